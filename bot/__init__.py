@@ -1,0 +1,1 @@
+"""msglog HTTP service."""

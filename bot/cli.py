@@ -1,0 +1,96 @@
+"""Command line: `python run.py [serve|migrate|...]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+
+import structlog
+from aiohttp import web
+
+from storage import AsyncDatabase, StorageError
+
+from . import logs
+from .app import create_app
+from .settings import Settings
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def fail(message: str, code: int = 1) -> int:
+    print(f"msglog: {message}", file=sys.stderr)
+    return code
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    if args.host:
+        settings = settings.model_copy(update={"host": args.host})
+    if args.port is not None:
+        settings = settings.model_copy(update={"port": args.port})
+    if not settings.host_is_loopback() and settings.api_token is None:
+        return fail(
+            f"refusing to listen on non-loopback host {settings.host!r} without "
+            "MSGLOG_API_TOKEN: set a token, or bind to 127.0.0.1",
+            2,
+        )
+    logs.configure(settings.log_format, settings.log_level)
+    log = structlog.get_logger("msglog")
+    log.info("starting", host=settings.host, port=settings.port, db=str(settings.db_path))
+    try:
+        web.run_app(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            print=None,
+            access_log=None,
+            shutdown_timeout=30,
+        )
+    except StorageError as exc:
+        return fail(f"cannot open database {settings.db_path}: {exc}")
+    except OSError as exc:
+        return fail(f"cannot listen on {settings.host}:{settings.port}: {exc}")
+    log.info("stopped")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    async def run() -> None:
+        async with AsyncDatabase(settings.db_path):
+            pass
+
+    try:
+        asyncio.run(run())
+    except StorageError as exc:
+        return fail(f"cannot migrate {settings.db_path}: {exc}")
+    print(f"{settings.db_path}: schema up to date")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="run.py", description="msglog message logger")
+    parser.add_argument("--db", type=str, help="database file (default: MSGLOG_DB_PATH)")
+    sub = parser.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", help="run the HTTP service (the default)")
+    serve.add_argument("--host", help="address to bind (default: MSGLOG_HOST)")
+    serve.add_argument("--port", type=int, help="port (default: MSGLOG_PORT)")
+    serve.set_defaults(func=cmd_serve)
+    migrate = sub.add_parser("migrate", help="create or upgrade the schema, then exit")
+    migrate.set_defaults(func=cmd_migrate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args([*(argv or sys.argv[1:]), "serve"])
+    try:
+        settings = Settings()
+    except Exception as exc:  # pydantic's ValidationError: show it plainly
+        return fail(f"invalid settings: {exc}", 2)
+    if args.db:
+        settings = settings.model_copy(update={"db_path": args.db})
+    func: Command = args.func
+    return func(args, settings)

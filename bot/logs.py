@@ -1,0 +1,78 @@
+"""structlog, configured once: JSON lines in production, console in development."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+# Field names whose values are secrets wherever they appear in an event.
+SECRET_KEYS = {
+    "authorization",
+    "password",
+    "password_encrypted",
+    "cookie",
+    "secret",
+    "secret_key",
+    "token",
+    "admin_token",
+    "api_token",
+    "verify_token",
+    "encrypt_key",
+    "x-telegram-bot-api-secret-token",
+}
+_BEARER = re.compile(r"(?i)(bearer\s+)[^\s,;\"']+")
+REDACTED = "[redacted]"
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, MutableMapping):
+        return {
+            k: (REDACTED if str(k).lower() in SECRET_KEYS else _redact(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return type(value)(_redact(v) for v in value)
+    if isinstance(value, str):
+        return _BEARER.sub(r"\1" + REDACTED, value)
+    return value
+
+
+def redact_secrets(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Processor: secret fields and bearer tokens never reach a log line."""
+    for key in list(event_dict):
+        if key.lower() in SECRET_KEYS:
+            event_dict[key] = REDACTED
+        else:
+            event_dict[key] = _redact(event_dict[key])
+    return event_dict
+
+
+def configure(log_format: str = "console", level: str = "INFO") -> None:
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        numeric = logging.INFO
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if log_format == "json"
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redact_secrets,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )

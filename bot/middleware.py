@@ -1,0 +1,162 @@
+"""Request context, logging, auth and the one place errors become HTTP answers."""
+
+from __future__ import annotations
+
+import hmac
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from storage import (
+    IntegrityViolation,
+    QueryTimeout,
+    StorageClosedError,
+    StorageError,
+    StorageIOError,
+    StorageOverloaded,
+)
+
+from . import errors, keys
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+log = structlog.get_logger("msglog.http")
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    body = {"error": {"code": code, "message": message, "details": details or []}}
+    return web.json_response(body, status=status, headers=headers)
+
+
+def route_name(request: web.Request) -> str:
+    info = request.match_info
+    resource = info.route.resource if info.route is not None else None
+    return resource.canonical if resource is not None else "unmatched"
+
+
+def _storage_error(exc: StorageError) -> web.Response:
+    if isinstance(exc, StorageOverloaded):
+        return error_response(
+            503,
+            "overloaded",
+            "the write queue is full; retry later",
+            headers={"Retry-After": str(max(1, round(exc.retry_after)))},
+        )
+    if isinstance(exc, StorageIOError):
+        full = "disk full" in str(exc) or "full" in str(exc).lower()
+        return error_response(
+            507 if full else 503,
+            "insufficient_storage" if full else "storage_unavailable",
+            "the database cannot take writes right now" + (" (disk full)" if full else ""),
+            headers={"Retry-After": "5"},
+        )
+    if isinstance(exc, StorageClosedError):
+        return error_response(
+            503, "shutting_down", "the service is shutting down", headers={"Retry-After": "5"}
+        )
+    if isinstance(exc, QueryTimeout):
+        return error_response(503, "query_timeout", "the query took too long and was stopped")
+    if isinstance(exc, IntegrityViolation):
+        return error_response(409, "conflict", "the write conflicts with existing data")
+    raise exc
+
+
+@web.middleware
+async def context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Request id bound for every log line; one access log line and metrics per request."""
+    request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        if not response.prepared:
+            response.headers["X-Request-ID"] = request_id
+        return response
+    finally:
+        duration = time.perf_counter() - started
+        route = route_name(request)
+        metrics = request.app.get(keys.METRICS)
+        if metrics is not None:
+            metrics.requests.labels(request.method, route, str(status)).inc()
+            metrics.latency.labels(request.method, route).observe(duration)
+        log.info(
+            "request",
+            method=request.method,
+            route=route,
+            status=status,
+            duration_ms=round(duration * 1000, 2),
+        )
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure as {"error": {...}}; unexpected ones logged, answered without internals."""
+    try:
+        return await handler(request)
+    except errors.ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _HTTP_CODES.get(exc.status, "http_error")
+        message = exc.reason or code
+        if exc.status == 413:
+            message = "request body too large"
+        headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
+        return error_response(exc.status, code, message, headers=headers)
+    except StorageError as exc:
+        try:
+            return _storage_error(exc)
+        except StorageError:
+            log.exception("storage_error")
+            return error_response(500, "internal_error", "internal server error")
+    except Exception:
+        log.exception("unhandled_error")
+        return error_response(500, "internal_error", "internal server error")
+
+
+def bearer_matches(request: web.Request, expected: str) -> bool:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return False
+    return hmac.compare_digest(token.strip().encode(), expected.encode())
+
+
+@web.middleware
+async def api_token_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """With MSGLOG_API_TOKEN set, /api/* needs it (admin routes check their own token)."""
+    token = request.app[keys.SETTINGS].api_token
+    path = request.path
+    if (
+        token is not None
+        and path.startswith("/api/")
+        and not path.startswith("/api/admin/")
+        and not bearer_matches(request, token.get_secret_value())
+    ):
+        raise errors.Unauthorized(
+            "missing or wrong API token", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return await handler(request)

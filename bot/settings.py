@@ -1,0 +1,46 @@
+"""Settings: environment (MSGLOG_*) and .env, read once at start and passed down."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MSGLOG_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    db_path: Path = Path("data/messages.db")
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    write_batch_size: int = Field(10, ge=1)
+    write_flush_interval_ms: int = Field(100, ge=0)
+    write_queue_max: int = Field(10000, ge=1)
+    write_enqueue_timeout_s: float = Field(2.0, gt=0)
+    read_pool_min: int = Field(2, ge=1)
+    read_pool_max: int = Field(20, ge=1)
+    query_timeout_s: float = Field(5.0, gt=0)
+    synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    admin_token: SecretStr | None = None
+    api_token: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    kook_verify_token: SecretStr | None = None
+    kook_encrypt_key: SecretStr | None = None
+    telegram_secret_token: SecretStr | None = None
+    retention_days: int = Field(0, ge=0)
+    log_format: Literal["console", "json"] = "console"
+    log_level: str = "INFO"
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+
+    def host_is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False

@@ -1,0 +1,166 @@
+"""One write batch, run on the writer thread: one transaction, a result per item."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import StorageError, StorageIOError
+from .sqlite_errors import SQLITE_BUSY, is_io_error, primary_code, translate
+
+# SQLite 3.32+ allows 32766 bound parameters per statement.
+MAX_PARAMS = 32766
+BEGIN_RETRY_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What one write did: its own insert's row id, the rows it changed, RETURNING rows."""
+
+    lastrowid: int | None
+    rowcount: int
+    rows: list[tuple[Any, ...]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BulkUpsert:
+    """An INSERT that the writer may merge with its neighbours into one multi-row statement.
+
+    `tail` must end in `RETURNING id, <key columns>`; the first `key_width` parameters of
+    each row are those key columns, which is how each caller finds its own row id (the
+    order of RETURNING rows is not promised).
+    """
+
+    head: str
+    row: str
+    tail: str
+    key_width: int
+
+    def single(self) -> str:
+        return f"{self.head}{self.row} {self.tail}"
+
+
+@dataclass(slots=True)
+class WriteItem:
+    sql: str
+    params: Sequence[Any]
+    bulk: BulkUpsert | None = None
+    enqueued_at: float = 0.0
+    future: Any = field(default=None, repr=False)
+
+
+Outcome = WriteResult | StorageError
+
+
+def run_batch(conn: sqlite3.Connection, items: Sequence[WriteItem]) -> list[Outcome]:
+    """Commit `items` in one transaction; a bad item fails alone, an I/O error fails all."""
+    try:
+        _begin(conn)
+    except sqlite3.Error as exc:
+        err = translate(exc)
+        return [err] * len(items)
+    outcomes: list[Outcome | None] = [None] * len(items)
+    try:
+        start = 0
+        while start < len(items):
+            end = start + 1
+            bulk = items[start].bulk
+            if bulk is not None:
+                while end < len(items) and items[end].bulk is bulk:
+                    end += 1
+                _run_bulk(conn, bulk, items, start, end, outcomes)
+            else:
+                outcomes[start] = _run_one(conn, items[start])
+            start = end
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        _rollback(conn)
+        err = translate(exc)
+        if not isinstance(err, StorageIOError):
+            err = StorageIOError(f"batch could not commit: {exc}")
+            err.__cause__ = exc
+        return [err] * len(items)
+    return [o if o is not None else StorageError("no outcome") for o in outcomes]
+
+
+def _begin(conn: sqlite3.Connection) -> None:
+    # busy_timeout already waits; a foreign writer holding the lock longer only delays us.
+    deadline = time.monotonic() + BEGIN_RETRY_SECONDS
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if primary_code(exc) != SQLITE_BUSY or time.monotonic() >= deadline:
+                raise
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+
+def _statement_failed(conn: sqlite3.Connection, exc: sqlite3.Error) -> Outcome:
+    """A failed statement: its own error, unless it took the transaction down with it."""
+    if is_io_error(exc) or not conn.in_transaction:
+        raise exc
+    return translate(exc)
+
+
+def _run_one(conn: sqlite3.Connection, item: WriteItem) -> Outcome:
+    try:
+        cur = conn.execute(item.sql, item.params)
+        rows = cur.fetchall() if cur.description is not None else None
+        return WriteResult(cur.lastrowid, cur.rowcount, rows)
+    except sqlite3.Error as exc:
+        return _statement_failed(conn, exc)
+
+
+def _run_bulk(
+    conn: sqlite3.Connection,
+    bulk: BulkUpsert,
+    items: Sequence[WriteItem],
+    start: int,
+    end: int,
+    outcomes: list[Outcome | None],
+) -> None:
+    per_row = max(1, len(items[start].params))
+    chunk = max(1, MAX_PARAMS // per_row)
+    for lo in range(start, end, chunk):
+        hi = min(end, lo + chunk)
+        group = items[lo:hi]
+        if len(group) == 1:
+            outcomes[lo] = _run_bulk_single(conn, bulk, group[0])
+            continue
+        sql = bulk.head + ",".join([bulk.row] * len(group)) + " " + bulk.tail
+        params = [p for item in group for p in item.params]
+        try:
+            returned = conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            if is_io_error(exc) or not conn.in_transaction:
+                raise
+            # One bad row fails the whole statement: redo row by row to isolate it.
+            for i, item in enumerate(group):
+                outcomes[lo + i] = _run_bulk_single(conn, bulk, item)
+            continue
+        ids = {tuple(r[1:]): r[0] for r in returned}
+        for i, item in enumerate(group):
+            row_id = ids.get(tuple(item.params[: bulk.key_width]))
+            outcomes[lo + i] = (
+                WriteResult(row_id, 1) if row_id is not None
+                else StorageError("row id missing from RETURNING")
+            )
+
+
+def _run_bulk_single(conn: sqlite3.Connection, bulk: BulkUpsert, item: WriteItem) -> Outcome:
+    try:
+        row = conn.execute(bulk.single(), item.params).fetchone()
+    except sqlite3.Error as exc:
+        return _statement_failed(conn, exc)
+    return WriteResult(row[0] if row else None, 1)

@@ -1,0 +1,113 @@
+"""Keeping the WAL bounded while readers never stop (SQLite-specific)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from .sqlite_conn import BUSY_TIMEOUT_MS, open_checkpointer
+
+# PASSIVE checkpoints copy frames back on their own thread every few MB of growth, so a
+# RESTART (which makes the next commit rewind the WAL) has little left to copy.
+PASSIVE_STEP_BYTES = 4 * 1024 * 1024
+RESTART_AT_BYTES = 24 * 1024 * 1024
+RESTART_WAIT_MS = 250
+
+
+class WalKeeper:
+    """Watches the WAL after each commit and checkpoints before readers starve it."""
+
+    def __init__(self, db_path: Path) -> None:
+        self._wal_path = Path(str(db_path) + "-wal")
+        self._db_path = db_path
+        self._passive_at = PASSIVE_STEP_BYTES
+        self._wake = threading.Event()
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.peak_bytes = 0
+        self.checkpoints = 0
+        self.last_checkpoint: dict[str, Any] | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._passive_loop, name="msglog-wal", daemon=True)
+        self._thread.start()
+
+    def wal_bytes(self) -> int:
+        try:
+            return os.stat(self._wal_path).st_size
+        except FileNotFoundError:
+            return 0
+
+    def after_commit(self, writer: sqlite3.Connection) -> None:
+        """Called on the writer thread between batches."""
+        size = self.wal_bytes()
+        self.peak_bytes = max(self.peak_bytes, size)
+        if size >= RESTART_AT_BYTES:
+            # RESTART waits only for readers older than it; new readers go on. A long
+            # read must not stall the writer for the full busy timeout: try again later.
+            writer.execute(f"PRAGMA busy_timeout = {RESTART_WAIT_MS}")
+            try:
+                self.checkpoint(writer, "RESTART")
+            finally:
+                writer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._passive_at = PASSIVE_STEP_BYTES
+        elif size >= self._passive_at:
+            self._passive_at = size + PASSIVE_STEP_BYTES
+            self._wake.set()
+
+    def checkpoint(self, conn: sqlite3.Connection, mode: str) -> dict[str, Any]:
+        started = time.perf_counter()
+        busy, log_frames, done = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+        result = {
+            "mode": mode,
+            "busy": bool(busy),
+            "log_frames": log_frames,
+            "checkpointed_frames": done,
+            "ms": round((time.perf_counter() - started) * 1000, 2),
+            "at": time.time(),
+        }
+        with self._lock:
+            self.checkpoints += 1
+            self.last_checkpoint = result
+        return result
+
+    def _passive_loop(self) -> None:
+        conn: sqlite3.Connection | None = None
+        try:
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                if self._stop:
+                    return
+                try:
+                    if conn is None:
+                        conn = open_checkpointer(self._db_path)
+                    self.checkpoint(conn, "PASSIVE")
+                except sqlite3.Error:
+                    # A failed PASSIVE checkpoint only delays space reuse; the writer's
+                    # RESTART past the threshold still bounds the WAL.
+                    pass
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def stop(self) -> None:
+        self._stop = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            last = dict(self.last_checkpoint) if self.last_checkpoint else None
+        return {
+            "bytes": self.wal_bytes(),
+            "peak_bytes": self.peak_bytes,
+            "checkpoints": self.checkpoints,
+            "last_checkpoint": last,
+        }

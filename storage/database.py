@@ -1,0 +1,305 @@
+"""AsyncDatabase: the one door to storage (batched writer, adaptive read pool)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from . import accounts, message_logs, schema
+from .batch import BulkUpsert, WriteResult
+from .checkpoint import WalKeeper
+from .errors import StorageClosedError, StorageError
+from .readpool import ReadPool
+from .sqlite_conn import configure_writer, open_writer
+from .sqlite_errors import translate
+from .timeutil import now_ms
+from .writer import Writer
+
+T = TypeVar("T")
+ChangeListener = Callable[[list[int]], None]
+
+
+def _fetch_all(sql: str, params: Sequence[Any] | dict[str, Any]) -> Callable[
+    [sqlite3.Connection], list[dict[str, Any]]
+]:
+    def run(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+        cur = conn.execute(sql, params)
+        names = [d[0] for d in cur.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    return run
+
+
+class AsyncDatabase:
+    """SQLite behind one batched writer and a pool of read-only connections."""
+
+    def __init__(
+        self,
+        db_path: str | Path,
+        *,
+        batch_size: int = 10,
+        flush_interval: float = 0.1,
+        batch_max: int = 1000,
+        queue_max: int = 10000,
+        read_pool_min: int = 2,
+        read_pool_max: int = 20,
+        read_idle_timeout: float = 60.0,
+        query_timeout: float = 5.0,
+        synchronous: str = "NORMAL",
+        enqueue_timeout: float = 5.0,
+    ) -> None:
+        self.path = Path(db_path)
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.batch_max = batch_max
+        self.queue_max = queue_max
+        self.read_pool_min = read_pool_min
+        self.read_pool_max = read_pool_max
+        self.read_idle_timeout = read_idle_timeout
+        self.query_timeout = query_timeout
+        self.synchronous = synchronous.upper()
+        self.enqueue_timeout = enqueue_timeout
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._writer: Writer | None = None
+        self._pool: ReadPool | None = None
+        self._wal = WalKeeper(self.path)
+        self._listeners: list[ChangeListener] = []
+        self._batch_observers: list[Callable[[int, float], None]] = []
+        self._closing: asyncio.Task[None] | None = None
+        self._opened = False
+
+    async def __aenter__(self) -> AsyncDatabase:
+        await self.init()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    async def init(self) -> None:
+        """Open the file, migrate the schema, start the writer and the read pool."""
+        if self._opened:
+            return
+        loop = asyncio.get_running_loop()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="msglog-writer")
+        try:
+            self._conn = await loop.run_in_executor(self._executor, self._open_writer)
+        except BaseException:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+            raise
+        self._wal.start()
+        self._writer = Writer(
+            self._conn,
+            self._executor,
+            self._wal,
+            batch_size=self.batch_size,
+            flush_interval=self.flush_interval,
+            batch_max=self.batch_max,
+            queue_max=self.queue_max,
+            enqueue_timeout=self.enqueue_timeout,
+            on_batch=self._observe_batch,
+        )
+        self._writer.start()
+        self._pool = ReadPool(
+            self.path,
+            min_size=self.read_pool_min,
+            max_size=self.read_pool_max,
+            idle_timeout=self.read_idle_timeout,
+            query_timeout=self.query_timeout,
+        )
+        self._pool.start()
+        self._opened = True
+
+    def _open_writer(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = open_writer(self.path, self.synchronous)
+        try:
+            schema.check_migratable(conn)
+            configure_writer(conn, self.synchronous)
+            schema.migrate(conn)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise translate(exc) from exc
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    async def close(self) -> None:
+        """Refuse new work, commit everything queued, checkpoint, close. Idempotent."""
+        if not self._opened:
+            return
+        if self._closing is None:
+            self._closing = asyncio.get_running_loop().create_task(self._close())
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
+        assert self._writer is not None and self._pool is not None
+        assert self._executor is not None and self._conn is not None
+        await self._writer.close()
+        await self._pool.close()
+        conn = self._conn
+
+        def finish() -> None:
+            try:
+                self._wal.checkpoint(conn, "TRUNCATE")
+            except sqlite3.Error:
+                pass  # the WAL is replayed at next open; nothing is lost
+            conn.close()
+
+        await asyncio.get_running_loop().run_in_executor(self._executor, finish)
+        self._wal.stop()
+        self._executor.shutdown(wait=True)
+
+    @property
+    def closed(self) -> bool:
+        return self._closing is not None
+
+    # -- primitives ----------------------------------------------------------------
+
+    def _live_writer(self) -> Writer:
+        if self._writer is None:
+            raise StorageClosedError("database is not open; call init() first")
+        return self._writer
+
+    def _live_pool(self) -> ReadPool:
+        if self._pool is None:
+            raise StorageClosedError("database is not open; call init() first")
+        return self._pool
+
+    async def execute_write(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
+    ) -> WriteResult:
+        """Queue a write; after COMMIT return its own lastrowid and rowcount, or raise."""
+        return await self._live_writer().submit(sql, params)  # type: ignore[arg-type]
+
+    async def submit_bulk(self, bulk: BulkUpsert, params: Sequence[Any]) -> WriteResult:
+        """Queue an insert the writer may merge with its neighbours into one statement."""
+        return await self._live_writer().submit(bulk.single(), params, bulk)
+
+    async def execute_read(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
+    ) -> list[dict[str, Any]]:
+        """Run a read on the pool; rows as dicts."""
+        return await self._live_pool().run(_fetch_all(sql, params))
+
+    async def execute_one(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
+    ) -> dict[str, Any] | None:
+        rows = await self.execute_read(sql, params)
+        return rows[0] if rows else None
+
+    async def run_read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(connection)` on a read-only connection (fetch everything inside)."""
+        return await self._live_pool().run(fn)
+
+    async def run_on_writer(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(connection)` on the writer thread between batches (maintenance)."""
+        return await self._live_writer().run_sync(fn)
+
+    async def probe_write(self) -> None:
+        """A real, tiny write through the queue: proves the disk takes writes now."""
+        await self.execute_write(
+            "INSERT INTO msglog_meta (key, value) VALUES ('probe', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (str(now_ms()),),
+        )
+
+    # -- change feed (live tail) --------------------------------------------------
+
+    def add_change_listener(self, listener: ChangeListener) -> None:
+        self._listeners.append(listener)
+
+    def remove_change_listener(self, listener: ChangeListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def notify_changed(self, ids: list[int]) -> None:
+        for listener in list(self._listeners):
+            listener(ids)
+
+    def add_batch_observer(self, observer: Callable[[int, float], None]) -> None:
+        """Called after each batch with (items, seconds): for metrics."""
+        self._batch_observers.append(observer)
+
+    def _observe_batch(self, size: int, seconds: float) -> None:
+        for observer in self._batch_observers:
+            observer(size, seconds)
+
+    # -- the older runtime's API ---------------------------------------------------
+
+    async def add_account_async(
+        self, email: str, password_encrypted: str | None = None, cookie: str | None = None
+    ) -> int:
+        return await accounts.add(self, email, password_encrypted, cookie)
+
+    async def get_accounts_async(self) -> list[dict[str, Any]]:
+        return await accounts.list_all(self)
+
+    async def update_account_status_async(self, account_id: int, status: str) -> bool:
+        return await accounts.set_status(self, account_id, status)
+
+    async def add_message_log_async(
+        self,
+        kook_message_id: Any,
+        kook_channel_id: Any,
+        content: str | None,
+        message_type: Any,
+        sender_name: str | None,
+        target_platform: str | None,
+        target_channel: Any,
+        status: str,
+        error_message: str | None = None,
+        latency_ms: int | None = None,
+    ) -> int:
+        return await message_logs.log(
+            self,
+            kook_message_id,
+            kook_channel_id,
+            content,
+            message_type,
+            sender_name,
+            target_platform,
+            target_channel,
+            status,
+            error_message,
+            latency_ms,
+        )
+
+    async def get_message_logs_async(
+        self,
+        limit: int = 100,
+        offset: int = 0,
+        status: str | None = None,
+        platform: str | None = None,
+    ) -> list[dict[str, Any]]:
+        return await message_logs.legacy_page(self, limit, offset, status, platform)
+
+    # -- observability --------------------------------------------------------------
+
+    @property
+    def writable(self) -> bool:
+        """False while the last batch failed on I/O (disk full, read-only, locked)."""
+        return self._writer is not None and not self._writer.io_failing and not self.closed
+
+    def stats(self) -> dict[str, Any]:
+        if self._writer is None or self._pool is None:
+            raise StorageError("database is not open")
+        return {
+            "writer": self._writer.stats(),
+            "read_pool": self._pool.stats(),
+            "wal": self._wal.stats(),
+        }

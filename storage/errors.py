@@ -1,0 +1,43 @@
+"""Typed storage errors: every failure reaches its caller as one of these."""
+
+from __future__ import annotations
+
+
+class StorageError(Exception):
+    """Base class of every error the storage layer raises."""
+
+
+class StorageClosedError(StorageError):
+    """The database is closed (or closing) and accepts no more work."""
+
+
+class StorageOverloaded(StorageError):
+    """The write queue stayed full past the enqueue timeout."""
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class QueryTimeout(StorageError):
+    """A read ran past the query timeout and was interrupted."""
+
+
+class IntegrityViolation(StorageError):
+    """A constraint (unique, not null, check, foreign key) rejected the write."""
+
+
+class StorageIOError(StorageError):
+    """The disk refused the write (full, read-only, I/O error, locked too long)."""
+
+
+class DatabaseCorrupt(StorageError):
+    """The file is not a usable SQLite database; it is left untouched."""
+
+
+class MigrationError(StorageError):
+    """An existing database cannot be migrated; it is left unchanged."""
+
+
+class InvalidQuery(StorageError):
+    """The SQL itself is wrong (syntax, unknown column): a programming error."""

@@ -1,0 +1,213 @@
+"""Message log queries: the forwarding runtime's writes and the dashboard's reads."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import dialect
+from .batch import BulkUpsert
+from .timeutil import ms_to_iso, now_ms
+
+if TYPE_CHECKING:
+    from .database import AsyncDatabase
+
+COLUMNS = (
+    "id, kook_message_id, kook_channel_id, content, message_type, sender_name, "
+    "target_platform, target_channel, status, error_message, latency_ms, attempts, "
+    "created_at, updated_at"
+)
+STATUSES = ("pending", "success", "failed", "received")
+
+# Key columns first: the writer maps RETURNING rows back to callers by them.
+UPSERT = BulkUpsert(
+    head=(
+        "INSERT INTO message_logs (kook_message_id, target_platform, target_channel, "
+        "kook_channel_id, content, message_type, sender_name, status, error_message, "
+        "latency_ms, created_at, updated_at) VALUES "
+    ),
+    row="(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    tail=(
+        "ON CONFLICT (kook_message_id, target_platform, target_channel) DO UPDATE SET "
+        "kook_channel_id = excluded.kook_channel_id, "
+        "content = coalesce(excluded.content, message_logs.content), "
+        "message_type = coalesce(excluded.message_type, message_logs.message_type), "
+        "sender_name = coalesce(excluded.sender_name, message_logs.sender_name), "
+        "status = excluded.status, error_message = excluded.error_message, "
+        "latency_ms = excluded.latency_ms, attempts = message_logs.attempts + 1, "
+        "updated_at = excluded.updated_at "
+        "RETURNING id, kook_message_id, target_platform, target_channel"
+    ),
+    key_width=3,
+)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def present(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    out["created_at"] = ms_to_iso(row.get("created_at"))
+    out["updated_at"] = ms_to_iso(row.get("updated_at"))
+    return out
+
+
+async def log(
+    db: AsyncDatabase,
+    kook_message_id: Any,
+    kook_channel_id: Any,
+    content: str | None,
+    message_type: Any,
+    sender_name: str | None,
+    target_platform: str | None,
+    target_channel: Any,
+    status: str,
+    error_message: str | None = None,
+    latency_ms: int | None = None,
+) -> int:
+    """Insert or update the row of (message, target); return its id."""
+    now = now_ms()
+    params = (
+        str(kook_message_id),
+        _text(target_platform) or "",
+        _text(target_channel) or "",
+        str(kook_channel_id),
+        content,
+        _text(message_type),
+        sender_name,
+        status,
+        error_message,
+        latency_ms,
+        now,
+        now,
+    )
+    result = await db.submit_bulk(UPSERT, params)
+    assert result.lastrowid is not None
+    db.notify_changed([result.lastrowid])
+    return result.lastrowid
+
+
+async def update(db: AsyncDatabase, log_id: int, fields: dict[str, Any]) -> bool:
+    """Record a retry outcome: the given fields, attempts + 1, updated_at now."""
+    allowed = {"status", "error_message", "latency_ms"}
+    sets = [f"{name} = ?" for name in fields if name in allowed]
+    params = [fields[name] for name in fields if name in allowed]
+    sql = (
+        f"UPDATE message_logs SET {', '.join([*sets, 'attempts = attempts + 1', 'updated_at = ?'])}"
+        " WHERE id = ?"
+    )
+    result = await db.execute_write(sql, (*params, now_ms(), log_id))
+    if result.rowcount:
+        db.notify_changed([log_id])
+    return result.rowcount > 0
+
+
+@dataclass(frozen=True, slots=True)
+class LogFilter:
+    status: str | None = None
+    platform: str | None = None
+    channel: str | None = None
+    sender: str | None = None
+    q: str | None = None
+    since_ms: int | None = None
+    until_ms: int | None = None
+
+    def where(self) -> tuple[list[str], list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value in (
+            ("status", self.status),
+            ("target_platform", self.platform),
+            ("kook_channel_id", self.channel),
+            ("sender_name", self.sender),
+        ):
+            if value is not None:
+                clauses.append(f"m.{column} = ?")
+                params.append(value)
+        if self.since_ms is not None:
+            clauses.append("m.created_at >= ?")
+            params.append(self.since_ms)
+        if self.until_ms is not None:
+            clauses.append("m.created_at < ?")
+            params.append(self.until_ms)
+        if self.q:
+            clause, search_params = dialect.text_search("m", self.q)
+            clauses.append(clause)
+            params.extend(search_params)
+        return clauses, params
+
+
+async def page(
+    db: AsyncDatabase, filt: LogFilter, limit: int = 50, before_id: int | None = None
+) -> tuple[list[dict[str, Any]], int | None]:
+    """One page newest first, and the keyset cursor of the next one (None at the end)."""
+    clauses, params = filt.where()
+    if before_id is not None:
+        cursor = await db.execute_one(
+            "SELECT created_at FROM message_logs WHERE id = ?", (before_id,)
+        )
+        if cursor is not None:
+            # created_at <= ? bounds the index range; the OR only breaks ties.
+            clauses.append("m.created_at <= ? AND (m.created_at < ? OR m.id < ?)")
+            params.extend([cursor["created_at"], cursor["created_at"], before_id])
+        else:
+            clauses.append("m.id < ?")
+            params.append(before_id)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    sql = (
+        f"SELECT {_prefixed('m')} FROM message_logs AS m {where} "
+        "ORDER BY m.created_at DESC, m.id DESC LIMIT ?"
+    )
+    rows = await db.execute_read(sql, (*params, limit + 1))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_id = rows[-1]["id"] if more and rows else None
+    return [present(r) for r in rows], next_id
+
+
+def _prefixed(alias: str) -> str:
+    return ", ".join(f"{alias}.{c.strip()}" for c in COLUMNS.split(","))
+
+
+async def get(db: AsyncDatabase, log_id: int) -> dict[str, Any] | None:
+    row = await db.execute_one(f"SELECT {COLUMNS} FROM message_logs WHERE id = ?", (log_id,))
+    return present(row) if row else None
+
+
+async def by_ids(db: AsyncDatabase, ids: list[int]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    rows = await db.execute_read(
+        f"SELECT {COLUMNS} FROM message_logs WHERE id IN ({marks}) ORDER BY id", ids
+    )
+    return [present(r) for r in rows]
+
+
+async def iterate(
+    db: AsyncDatabase, filt: LogFilter, chunk: int = 1000
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """Every matching row, newest first, in keyset chunks (constant memory)."""
+    before: int | None = None
+    while True:
+        rows, before = await page(db, filt, chunk, before)
+        if rows:
+            yield rows
+        if before is None:
+            return
+
+
+async def legacy_page(
+    db: AsyncDatabase, limit: int, offset: int, status: str | None, platform: str | None
+) -> list[dict[str, Any]]:
+    """The older runtime's call: offset paging, newest first."""
+    clauses, params = LogFilter(status=status, platform=platform).where()
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = await db.execute_read(
+        f"SELECT {_prefixed('m')} FROM message_logs AS m {where} "
+        "ORDER BY m.created_at DESC, m.id DESC LIMIT ? OFFSET ?",
+        (*params, limit, offset),
+    )
+    return [present(r) for r in rows]

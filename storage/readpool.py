@@ -1,0 +1,276 @@
+"""Read-only connection pool: one thread per connection, sized by what it measures."""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from .errors import QueryTimeout, StorageClosedError, StorageError
+from .sizing import ConcurrencyTuner
+from .sqlite_conn import open_reader
+from .sqlite_errors import is_interrupt, translate
+
+T = TypeVar("T")
+ReadFn = Callable[[sqlite3.Connection], T]
+
+# Several queued short reads go to a free connection in one thread round trip.
+READS_PER_TRIP = 8
+
+
+class ReadJob(Generic[T]):
+    __slots__ = ("abandoned", "fn", "future", "queued_at", "started", "timed_out")
+
+    def __init__(self, fn: ReadFn[T], future: asyncio.Future[T], queued_at: float) -> None:
+        self.fn = fn
+        self.future = future
+        self.queued_at = queued_at
+        self.started: float | None = None
+        self.timed_out = False
+        self.abandoned = False
+
+
+class ReadConn:
+    """A read-only connection owned by its own thread; runs trips of jobs in order."""
+
+    def __init__(self, pool: ReadPool, path: Path, name: str) -> None:
+        self._pool = pool
+        self._path = path
+        self._trips: queue.SimpleQueue[list[ReadJob[Any]] | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self.current: ReadJob[Any] | None = None
+        self.busy = False
+        self.last_used = time.monotonic()
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self._thread.start()
+
+    def send(self, trip: list[ReadJob[Any]]) -> None:
+        self.busy = True
+        self._trips.put(trip)
+
+    def stop(self) -> None:
+        self._trips.put(None)
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+    def interrupt_if_running(self, job: ReadJob[Any]) -> bool:
+        """Interrupt `job` only if it is the statement running now (never its successor)."""
+        with self._lock:
+            if self.current is job and self._conn is not None:
+                self._conn.interrupt()
+                return True
+        return False
+
+    def _main(self) -> None:
+        loop = self._pool.loop
+        try:
+            self._conn = open_reader(self._path)
+        except StorageError as exc:
+            self._conn = None
+            opened_error: StorageError | None = exc
+        else:
+            opened_error = None
+        while True:
+            trip = self._trips.get()
+            if trip is None:
+                break
+            results: list[tuple[bool, Any]] = []
+            for job in trip:
+                if opened_error is not None:
+                    results.append((False, opened_error))
+                    continue
+                results.append(self._run(job))
+            loop.call_soon_threadsafe(self._pool._trip_done, self, trip, results)
+        if self._conn is not None:
+            self._conn.close()
+
+    def _run(self, job: ReadJob[Any]) -> tuple[bool, Any]:
+        assert self._conn is not None
+        if job.abandoned:
+            return (False, None)
+        with self._lock:
+            job.started = time.monotonic()
+            self.current = job
+        try:
+            return (True, job.fn(self._conn))
+        except sqlite3.Error as exc:
+            if is_interrupt(exc) and job.timed_out:
+                return (False, QueryTimeout(f"read interrupted after {self._pool.query_timeout:g}s"))
+            return (False, translate(exc))
+        except Exception as exc:
+            return (False, exc)
+        finally:
+            with self._lock:
+                self.current = None
+            if self._conn.in_transaction:
+                # A read never keeps its snapshot past the trip: it would pin the WAL.
+                self._conn.execute("ROLLBACK")
+
+
+class ReadPool:
+    """Adaptive pool: grows while waiting readers are served faster by it, shrinks idle."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        min_size: int,
+        max_size: int,
+        idle_timeout: float,
+        query_timeout: float,
+    ) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._path = path
+        self.min_size = max(1, min_size)
+        self.max_size = max(self.min_size, max_size)
+        self.idle_timeout = idle_timeout
+        self.query_timeout = query_timeout
+        self._conns: list[ReadConn] = []
+        self._waiting: deque[ReadJob[Any]] = deque()
+        self._tuner = ConcurrencyTuner(self.min_size, self.max_size)
+        self._closed = False
+        self._serial = 0
+        self._reaper: asyncio.Task[None] | None = None
+        self.waits = 0
+        self.wait_seconds = 0.0
+        self.reads = 0
+        self.timeouts = 0
+        for _ in range(self.min_size):
+            self._open()
+
+    def start(self) -> None:
+        self._reaper = self.loop.create_task(self._reap_idle(), name="msglog-read-reaper")
+
+    def _open(self) -> ReadConn:
+        self._serial += 1
+        conn = ReadConn(self, self._path, f"msglog-read-{self._serial}")
+        self._conns.append(conn)
+        return conn
+
+    async def run(self, fn: ReadFn[T]) -> T:
+        if self._closed:
+            raise StorageClosedError("database is closed; read refused")
+        future: asyncio.Future[T] = self.loop.create_future()
+        job = ReadJob(fn, future, time.monotonic())
+        self._waiting.append(job)
+        self._dispatch()
+        if not job.future.done() and job.started is None and job in self._waiting:
+            self.waits += 1
+            self._tuner.note_wait()
+        try:
+            return await future
+        except asyncio.CancelledError:
+            job.abandoned = True
+            for conn in self._conns:
+                if conn.interrupt_if_running(job):
+                    break
+            raise
+
+    def _dispatch(self) -> None:
+        limit = self._tuner.target
+        in_use = sum(1 for c in self._conns if c.busy)
+        while self._waiting and in_use < limit:
+            conn = next((c for c in self._conns if not c.busy), None)
+            if conn is None:
+                if len(self._conns) >= self.max_size:
+                    return
+                conn = self._open()
+            trip: list[ReadJob[Any]] = []
+            while self._waiting and len(trip) < READS_PER_TRIP:
+                job = self._waiting.popleft()
+                if job.future.done():  # cancelled while waiting: never runs
+                    continue
+                trip.append(job)
+                self.loop.call_later(self.query_timeout, self._check_timeout, conn, job)
+            if not trip:
+                return
+            now = time.monotonic()
+            for job in trip:
+                self.wait_seconds += now - job.queued_at
+            conn.send(trip)
+            in_use += 1
+
+    def _check_timeout(self, conn: ReadConn, job: ReadJob[Any]) -> None:
+        if job.future.done() and not job.abandoned:
+            return
+        started = job.started
+        if started is None:
+            self.loop.call_later(self.query_timeout, self._check_timeout, conn, job)
+            return
+        remaining = started + self.query_timeout - time.monotonic()
+        if remaining > 0:
+            self.loop.call_later(remaining, self._check_timeout, conn, job)
+            return
+        job.timed_out = True
+        if conn.interrupt_if_running(job):
+            self.timeouts += 1
+
+    def _trip_done(self, conn: ReadConn, trip: list[ReadJob[Any]], results: list[Any]) -> None:
+        conn.busy = False
+        conn.last_used = time.monotonic()
+        for job, (ok, value) in zip(trip, results, strict=True):
+            self.reads += 1
+            if job.future.done():
+                continue
+            if ok:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(value)
+        self._tuner.note_done(len(trip), bool(self._waiting))
+        if self._closed:
+            conn.stop()
+            self._conns.remove(conn)
+            return
+        self._dispatch()
+
+    async def _reap_idle(self) -> None:
+        interval = max(0.05, min(self.idle_timeout / 4, 5.0))
+        while not self._closed:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for conn in list(self._conns):
+                if len(self._conns) <= self.min_size:
+                    break
+                if not conn.busy and now - conn.last_used >= self.idle_timeout:
+                    self._conns.remove(conn)
+                    conn.stop()
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._reaper is not None:
+            self._reaper.cancel()
+        while self._waiting:
+            job = self._waiting.popleft()
+            if not job.future.done():
+                job.future.set_exception(StorageClosedError("database closed"))
+        # Busy connections stop when their trip comes back; idle ones stop now.
+        for conn in [c for c in self._conns if not c.busy]:
+            self._conns.remove(conn)
+            conn.stop()
+        deadline = time.monotonic() + self.query_timeout + 1
+        while self._conns and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+
+    def stats(self) -> dict[str, Any]:
+        in_use = sum(1 for c in self._conns if c.busy)
+        return {
+            "size": len(self._conns),
+            "in_use": in_use,
+            "idle": len(self._conns) - in_use,
+            "waiting": len(self._waiting),
+            "min": self.min_size,
+            "max": self.max_size,
+            "target": self._tuner.target,
+            "reads": self.reads,
+            "waits": self.waits,
+            "wait_seconds": round(self.wait_seconds, 4),
+            "timeouts": self.timeouts,
+        }

@@ -1,0 +1,206 @@
+"""Schema migrations by PRAGMA user_version (SQLite DDL lives here)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from .errors import MigrationError
+
+# Unix epoch milliseconds, computable in SQLite 3.35+ without unixepoch('subsec').
+NOW_MS = "CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)"
+
+
+def to_ms(column: str) -> str:
+    """SQL turning a legacy text timestamp ('2025-11-11 12:00:00[.ffffff]') into epoch ms."""
+    return (
+        f"CASE WHEN {column} IS NULL THEN NULL "
+        f"WHEN typeof({column}) IN ('integer', 'real') THEN CAST({column} AS INTEGER) "
+        f"ELSE CAST(ROUND((julianday({column}) - 2440587.5) * 86400000.0) AS INTEGER) END"
+    )
+
+
+ACCOUNTS = f"""
+CREATE TABLE accounts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    email TEXT NOT NULL UNIQUE,
+    password_encrypted TEXT,
+    cookie TEXT,
+    status TEXT NOT NULL DEFAULT 'offline',
+    last_active INTEGER,
+    created_at INTEGER NOT NULL DEFAULT ({NOW_MS})
+)"""
+
+MESSAGE_LOGS = f"""
+CREATE TABLE message_logs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kook_message_id TEXT NOT NULL,
+    kook_channel_id TEXT NOT NULL,
+    content TEXT,
+    message_type TEXT,
+    sender_name TEXT,
+    target_platform TEXT NOT NULL DEFAULT '',
+    target_channel TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'pending',
+    error_message TEXT,
+    latency_ms INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL DEFAULT ({NOW_MS}),
+    updated_at INTEGER NOT NULL DEFAULT ({NOW_MS})
+)"""
+
+# Every dashboard filter is an equality followed by created_at, so each index serves
+# "newest first" with a keyset on (created_at, id); the created_at index also covers
+# the stats query (status, platform and latency without touching the table).
+MESSAGE_LOG_INDEXES = [
+    "CREATE UNIQUE INDEX ux_logs_source_target "
+    "ON message_logs(kook_message_id, target_platform, target_channel)",
+    "CREATE INDEX ix_logs_created "
+    "ON message_logs(created_at, status, target_platform, latency_ms)",
+    "CREATE INDEX ix_logs_status ON message_logs(status, created_at)",
+    "CREATE INDEX ix_logs_platform ON message_logs(target_platform, created_at)",
+    "CREATE INDEX ix_logs_channel ON message_logs(kook_channel_id, created_at)",
+    "CREATE INDEX ix_logs_sender ON message_logs(sender_name, created_at)",
+    "CREATE INDEX ix_logs_updated ON message_logs(updated_at)",
+]
+
+# Trigram tokenizer: substring search that works for Chinese as well as English.
+FTS = [
+    "CREATE VIRTUAL TABLE message_fts USING fts5("
+    "content, sender_name, content='message_logs', content_rowid='id', tokenize='trigram')",
+    "CREATE TRIGGER message_logs_ai AFTER INSERT ON message_logs BEGIN "
+    "INSERT INTO message_fts(rowid, content, sender_name) "
+    "VALUES (new.id, new.content, new.sender_name); END",
+    "CREATE TRIGGER message_logs_ad AFTER DELETE ON message_logs BEGIN "
+    "INSERT INTO message_fts(message_fts, rowid, content, sender_name) "
+    "VALUES ('delete', old.id, old.content, old.sender_name); END",
+    "CREATE TRIGGER message_logs_au AFTER UPDATE OF content, sender_name ON message_logs "
+    "WHEN old.content IS NOT new.content OR old.sender_name IS NOT new.sender_name BEGIN "
+    "INSERT INTO message_fts(message_fts, rowid, content, sender_name) "
+    "VALUES ('delete', old.id, old.content, old.sender_name); "
+    "INSERT INTO message_fts(rowid, content, sender_name) "
+    "VALUES (new.id, new.content, new.sender_name); END",
+]
+
+LATEST_VERSION = 1
+
+LEGACY_LOG_COLUMNS = {"id", "kook_message_id", "kook_channel_id", "created_at"}
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return {r[0] for r in rows}
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {r[1] for r in conn.execute(f"PRAGMA table_info({table})").fetchall()}
+
+
+def user_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def check_migratable(conn: sqlite3.Connection) -> None:
+    """Refuse, before anything is written, data that cannot be migrated."""
+    if user_version(conn) >= LATEST_VERSION:
+        return
+    tables = _tables(conn)
+    if "accounts" in tables:
+        dupes = conn.execute(
+            "SELECT email, count(*) FROM accounts GROUP BY email HAVING count(*) > 1 LIMIT 5"
+        ).fetchall()
+        if dupes:
+            listed = ", ".join(f"{email!r} x{n}" for email, n in dupes)
+            raise MigrationError(
+                f"cannot migrate: accounts has duplicate emails ({listed}); "
+                "remove the duplicates and start again (the file was not changed)"
+            )
+        nulls = conn.execute("SELECT count(*) FROM accounts WHERE email IS NULL").fetchone()[0]
+        if nulls:
+            raise MigrationError(f"cannot migrate: {nulls} account(s) without an email")
+    if "message_logs" in tables:
+        missing = LEGACY_LOG_COLUMNS - _columns(conn, "message_logs")
+        if missing:
+            raise MigrationError(
+                f"cannot migrate: message_logs lacks columns {sorted(missing)}"
+            )
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema to LATEST_VERSION in one transaction; return the old version."""
+    version = user_version(conn)
+    if version >= LATEST_VERSION:
+        return version
+    check_migratable(conn)
+    # Rebuilding a parent table must not cascade into the older runtime's child tables
+    # (failed_messages points at message_logs), and this pragma is a no-op inside a
+    # transaction, so switch it around the migration.
+    conn.execute("PRAGMA foreign_keys = OFF")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        tables = _tables(conn)
+        _migrate_accounts(conn, "accounts" in tables)
+        _migrate_message_logs(conn, "message_logs" in tables)
+        conn.execute(META)
+        conn.execute(f"PRAGMA user_version = {LATEST_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")
+    return version
+
+
+META = "CREATE TABLE IF NOT EXISTS msglog_meta (key TEXT PRIMARY KEY, value TEXT)"
+
+
+def _migrate_accounts(conn: sqlite3.Connection, exists: bool) -> None:
+    if not exists:
+        conn.execute(ACCOUNTS)
+        return
+    cols = _columns(conn, "accounts")
+
+    def col(name: str, default: str = "NULL") -> str:
+        return name if name in cols else default
+
+    conn.execute(ACCOUNTS.replace("CREATE TABLE accounts", "CREATE TABLE accounts_new"))
+    conn.execute(
+        "INSERT INTO accounts_new "
+        "(id, email, password_encrypted, cookie, status, last_active, created_at) "
+        f"SELECT id, email, {col('password_encrypted')}, {col('cookie')}, "
+        f"coalesce({col('status')}, 'offline'), {to_ms(col('last_active'))}, "
+        f"coalesce({to_ms(col('created_at'))}, {NOW_MS}) FROM accounts"
+    )
+    conn.execute("DROP TABLE accounts")
+    conn.execute("ALTER TABLE accounts_new RENAME TO accounts")
+
+
+def _migrate_message_logs(conn: sqlite3.Connection, exists: bool) -> None:
+    if exists:
+        cols = _columns(conn, "message_logs")
+
+        def col(name: str, default: str = "NULL") -> str:
+            return name if name in cols else default
+
+        conn.execute(
+            MESSAGE_LOGS.replace("CREATE TABLE message_logs", "CREATE TABLE message_logs_new")
+        )
+        created = f"coalesce({to_ms('created_at')}, {NOW_MS})"
+        conn.execute(
+            "INSERT INTO message_logs_new (id, kook_message_id, kook_channel_id, content, "
+            "message_type, sender_name, target_platform, target_channel, status, "
+            "error_message, latency_ms, attempts, created_at, updated_at) "
+            f"SELECT id, kook_message_id, kook_channel_id, {col('content')}, "
+            f"{col('message_type')}, {col('sender_name')}, "
+            f"coalesce({col('target_platform')}, ''), coalesce({col('target_channel')}, ''), "
+            f"coalesce({col('status')}, 'pending'), {col('error_message')}, "
+            f"{col('latency_ms')}, 1, {created}, {created} FROM message_logs"
+        )
+        conn.execute("DROP TABLE message_logs")
+        conn.execute("ALTER TABLE message_logs_new RENAME TO message_logs")
+    else:
+        conn.execute(MESSAGE_LOGS)
+    for ddl in MESSAGE_LOG_INDEXES + FTS:
+        conn.execute(ddl)
+    if exists:
+        conn.execute("INSERT INTO message_fts(message_fts) VALUES ('rebuild')")
