@@ -131,6 +131,10 @@ def migrate(conn: sqlite3.Connection) -> int:
     if version >= LATEST_VERSION:
         return version
     check_migratable(conn)
+    if version == 0 and not _tables(conn):
+        # Only settable before the first table exists: lets retention hand pages back
+        # to the file system with PRAGMA incremental_vacuum.
+        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
     # Rebuilding a parent table must not cascade into the older runtime's child tables
     # (failed_messages points at message_logs), and this pragma is a no-op inside a
     # transaction, so switch it around the migration.

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import health
+from . import admin, dashboard, health, messages, webhooks
 
 
 def setup_routes(app: web.Application) -> None:
     health.setup(app)
+    messages.setup(app)
+    webhooks.setup(app)
+    admin.setup(app)
+    dashboard.setup(app)
