@@ -43,6 +43,12 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     await db.close()
 
 
+async def close_streams(app: web.Application) -> None:
+    """Live-tail streams end at shutdown instead of holding it for the grace period."""
+    if keys.HUB in app:
+        app[keys.HUB].close()
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
@@ -51,5 +57,6 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.SETTINGS] = settings
     app[keys.METRICS] = Metrics()
     app.cleanup_ctx.append(database_ctx)
+    app.on_shutdown.append(close_streams)
     setup_routes(app)
     return app

@@ -7,8 +7,7 @@ from typing import Any
 
 import structlog
 
-from storage import AsyncDatabase, StorageError
-from storage import message_logs
+from storage import AsyncDatabase, StorageError, message_logs
 
 log = structlog.get_logger("msglog.live")
 
@@ -29,9 +28,11 @@ class ChangeHub:
         self._subscribers: set[Subscriber] = set()
         self._pending: set[int] = set()
         self._task: asyncio.Task[None] | None = None
+        self.closed = False
         db.add_change_listener(self._on_change)
 
     def close(self) -> None:
+        self.closed = True
         self._db.remove_change_listener(self._on_change)
         for sub in self._subscribers:
             sub.dropped = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import sqlite3
 import threading
@@ -103,7 +104,8 @@ class ReadConn:
             return (True, job.fn(self._conn))
         except sqlite3.Error as exc:
             if is_interrupt(exc) and job.timed_out:
-                return (False, QueryTimeout(f"read interrupted after {self._pool.query_timeout:g}s"))
+                limit = self._pool.query_timeout
+                return (False, QueryTimeout(f"read interrupted after {limit:g}s"))
             return (False, translate(exc))
         except Exception as exc:
             return (False, exc)
@@ -137,6 +139,7 @@ class ReadPool:
         self._waiting: deque[ReadJob[Any]] = deque()
         self._tuner = ConcurrencyTuner(self.min_size, self.max_size)
         self._closed = False
+        self._drained = asyncio.Event()
         self._serial = 0
         self._reaper: asyncio.Task[None] | None = None
         self.waits = 0
@@ -228,6 +231,8 @@ class ReadPool:
         if self._closed:
             conn.stop()
             self._conns.remove(conn)
+            if not self._conns:
+                self._drained.set()
             return
         self._dispatch()
 
@@ -255,9 +260,10 @@ class ReadPool:
         for conn in [c for c in self._conns if not c.busy]:
             self._conns.remove(conn)
             conn.stop()
-        deadline = time.monotonic() + self.query_timeout + 1
-        while self._conns and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
+        if self._conns:
+            # Every running read is interrupted at query_timeout, so this wait is bounded.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._drained.wait(), self.query_timeout + 1)
 
     def stats(self) -> dict[str, Any]:
         in_use = sum(1 for c in self._conns if c.busy)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import admin, dashboard, health, messages, webhooks
+from . import admin, dashboard, feed, health, messages, openapi, stats, webhooks
 
 
 def setup_routes(app: web.Application) -> None:
     health.setup(app)
+    feed.setup(app)
     messages.setup(app)
+    stats.setup(app)
+    openapi.setup(app)
     webhooks.setup(app)
     admin.setup(app)
     dashboard.setup(app)

@@ -1,0 +1,141 @@
+"""Pydantic models of the message API: validation in, documentation out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Status = Literal["pending", "success", "failed", "received"]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+Name = Annotated[str, StringConstraints(max_length=256)]
+MAX_INT64 = 2**63 - 1
+
+
+class MessageIn(BaseModel):
+    """One forwarding attempt as the runtime logs it."""
+
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+    kook_message_id: Id
+    kook_channel_id: Id
+    content: Annotated[str, StringConstraints(max_length=65536)] | None = None
+    message_type: Annotated[str, StringConstraints(max_length=32)] | None = None
+    sender_name: Name | None = None
+    target_platform: Annotated[str, StringConstraints(max_length=64)] = ""
+    target_channel: Name = ""
+    status: Status
+    error_message: Annotated[str, StringConstraints(max_length=8192)] | None = None
+    latency_ms: Annotated[int, Field(ge=0, le=86_400_000)] | None = None
+
+
+class MessagePatch(BaseModel):
+    """A retry's outcome."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status | None = None
+    error_message: Annotated[str, StringConstraints(max_length=8192)] | None = None
+    latency_ms: Annotated[int, Field(ge=0, le=86_400_000)] | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> MessagePatch:
+        if not self.model_fields_set:
+            raise ValueError("give at least one of status, error_message, latency_ms")
+        return self
+
+
+class MessageOut(BaseModel):
+    id: int
+    kook_message_id: str
+    kook_channel_id: str
+    content: str | None
+    message_type: str | None
+    sender_name: str | None
+    target_platform: str
+    target_channel: str
+    status: str
+    error_message: str | None
+    latency_ms: int | None
+    attempts: int
+    created_at: str
+    updated_at: str
+
+
+class Filters(BaseModel):
+    """Filters shared by listing, export and stats."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status | None = None
+    platform: Annotated[str, StringConstraints(max_length=64)] | None = None
+    channel: Name | None = None
+    sender: Name | None = None
+    q: Annotated[str, StringConstraints(max_length=256)] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class ListQuery(Filters):
+    limit: Annotated[int, Field(ge=1, le=500)] = 50
+    before_id: Annotated[int, Field(ge=1, le=MAX_INT64)] | None = None
+
+
+class ExportQuery(Filters):
+    format: Literal["csv", "ndjson"] = "ndjson"
+
+
+class StatsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    range: Literal["1h", "24h", "7d", "30d"] = "24h"
+    status: Status | None = None
+    platform: Annotated[str, StringConstraints(max_length=64)] | None = None
+    channel: Name | None = None
+
+
+class IdsOut(BaseModel):
+    ids: list[int]
+
+
+class PageOut(BaseModel):
+    items: list[MessageOut]
+    next_before_id: int | None
+
+
+class LatencyOut(BaseModel):
+    p50: int | None
+    p95: int | None
+
+
+class SeriesPoint(BaseModel):
+    t: str
+    success: int
+    failed: int
+    pending: int
+    received: int
+
+
+class StatsOut(BaseModel):
+    range: str
+    since: str
+    until: str
+    bucket_seconds: int
+    total: int
+    by_status: dict[str, int]
+    by_platform: dict[str, int]
+    success_rate: float | None
+    failures: int
+    latency_ms: LatencyOut
+    series: list[SeriesPoint]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[object]
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
