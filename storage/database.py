@@ -128,6 +128,7 @@ class AsyncDatabase:
         conn = open_writer(self.path, self.synchronous)
         try:
             schema.check_migratable(conn)
+            schema.prepare_new(conn)
             configure_writer(conn, self.synchronous)
             schema.migrate(conn)
         except sqlite3.Error as exc:

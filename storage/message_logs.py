@@ -70,10 +70,10 @@ async def log(
     """Insert or update the row of (message, target); return its id."""
     now = now_ms()
     params = (
-        str(kook_message_id),
+        _text(kook_message_id),
         _text(target_platform) or "",
         _text(target_channel) or "",
-        str(kook_channel_id),
+        _text(kook_channel_id),
         content,
         _text(message_type),
         sender_name,

@@ -81,7 +81,16 @@ FTS = [
     "VALUES (new.id, new.content, new.sender_name); END",
 ]
 
-LATEST_VERSION = 1
+# Event ids (KOOK sn, Telegram update_id) already handled: platforms retry deliveries.
+WEBHOOK_EVENTS = [
+    "CREATE TABLE webhook_events ("
+    "source TEXT NOT NULL, event_id TEXT NOT NULL, "
+    f"created_at INTEGER NOT NULL DEFAULT ({NOW_MS}), "
+    "PRIMARY KEY (source, event_id)) WITHOUT ROWID",
+    "CREATE INDEX ix_webhook_events_created ON webhook_events(created_at)",
+]
+
+LATEST_VERSION = 2
 
 LEGACY_LOG_COLUMNS = {"id", "kook_message_id", "kook_channel_id", "created_at"}
 
@@ -101,7 +110,8 @@ def user_version(conn: sqlite3.Connection) -> int:
 
 def check_migratable(conn: sqlite3.Connection) -> None:
     """Refuse, before anything is written, data that cannot be migrated."""
-    if user_version(conn) >= LATEST_VERSION:
+    # Only the older runtime's tables (version 0) can hold data that v1 cannot take.
+    if user_version(conn) >= 1:
         return
     tables = _tables(conn)
     if "accounts" in tables:
@@ -125,26 +135,29 @@ def check_migratable(conn: sqlite3.Connection) -> None:
             )
 
 
+def prepare_new(conn: sqlite3.Connection) -> None:
+    """On a brand-new file, settings that only take before anything is written."""
+    if user_version(conn) == 0 and not _tables(conn):
+        # Lets retention hand freed pages back with PRAGMA incremental_vacuum.
+        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+
+
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the schema to LATEST_VERSION in one transaction; return the old version."""
     version = user_version(conn)
     if version >= LATEST_VERSION:
         return version
     check_migratable(conn)
-    if version == 0 and not _tables(conn):
-        # Only settable before the first table exists: lets retention hand pages back
-        # to the file system with PRAGMA incremental_vacuum.
-        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
     # Rebuilding a parent table must not cascade into the older runtime's child tables
     # (failed_messages points at message_logs), and this pragma is a no-op inside a
     # transaction, so switch it around the migration.
     conn.execute("PRAGMA foreign_keys = OFF")
     conn.execute("BEGIN IMMEDIATE")
     try:
-        tables = _tables(conn)
-        _migrate_accounts(conn, "accounts" in tables)
-        _migrate_message_logs(conn, "message_logs" in tables)
-        conn.execute(META)
+        if version < 1:
+            _migrate_v1(conn)
+        if version < 2:
+            _migrate_v2(conn)
         conn.execute(f"PRAGMA user_version = {LATEST_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
@@ -156,6 +169,20 @@ def migrate(conn: sqlite3.Connection) -> int:
 
 
 META = "CREATE TABLE IF NOT EXISTS msglog_meta (key TEXT PRIMARY KEY, value TEXT)"
+
+
+def _migrate_v1(conn: sqlite3.Connection) -> None:
+    """Version 1: accounts, message_logs (from the older runtime's tables if present)."""
+    tables = _tables(conn)
+    _migrate_accounts(conn, "accounts" in tables)
+    _migrate_message_logs(conn, "message_logs" in tables)
+    conn.execute(META)
+
+
+def _migrate_v2(conn: sqlite3.Connection) -> None:
+    """Version 2: webhook_events, the de-duplication keys of platform deliveries."""
+    for ddl in WEBHOOK_EVENTS:
+        conn.execute(ddl)
 
 
 def _migrate_accounts(conn: sqlite3.Connection, exists: bool) -> None:
