@@ -7,10 +7,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from legacy import make_legacy_db
 
 from storage import AsyncDatabase, DatabaseCorrupt, MigrationError
-
-from legacy import make_legacy_db
 
 
 def digest(path: Path) -> str:
