@@ -6,7 +6,7 @@ import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,6 +36,22 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+
+    @field_validator(
+        "admin_token",
+        "api_token",
+        "secret_key",
+        "kook_verify_token",
+        "kook_encrypt_key",
+        "telegram_secret_token",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # MSGLOG_API_TOKEN= (empty) must mean "no token", never "the empty token".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     def host_is_loopback(self) -> bool:
         if self.host == "localhost":

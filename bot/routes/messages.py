@@ -18,7 +18,7 @@ from ..validation import parse, parse_model, parse_query, read_json
 
 routes = web.RouteTableDef()
 MAX_BATCH = 1000
-_batch: TypeAdapter[MessageIn | list[MessageIn]] = TypeAdapter(MessageIn | list[MessageIn])
+_many: TypeAdapter[list[MessageIn]] = TypeAdapter(list[MessageIn])
 
 
 def log_filter(query: Filters) -> message_logs.LogFilter:
@@ -48,8 +48,16 @@ def message_id(request: web.Request) -> int:
 @routes.post("/api/messages")
 async def create(request: web.Request) -> web.Response:
     """201 only after every row of the request is committed."""
-    parsed = parse(_batch, await read_json(request))
-    items = parsed if isinstance(parsed, list) else [parsed]
+    data = await read_json(request)
+    if isinstance(data, dict):
+        items = [parse_model(MessageIn, data)]
+    elif isinstance(data, list):
+        items = parse(_many, data)
+    else:
+        raise Unprocessable(
+            "expected a message object or a list of them",
+            details=[{"field": "body", "message": "not an object or list", "type": "type"}],
+        )
     if not items:
         raise Unprocessable("empty list", details=[{"field": "body", "message": "no items"}])
     if len(items) > MAX_BATCH:
