@@ -37,7 +37,7 @@ def _redact(value: Any) -> Any:
         }
     if isinstance(value, list | tuple):
         return type(value)(_redact(v) for v in value)
-    if isinstance(value, str):
+    if isinstance(value, str) and ("earer" in value or "EARER" in value):
         return _BEARER.sub(r"\1" + REDACTED, value)
     return value
 
