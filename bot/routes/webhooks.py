@@ -1,9 +1,89 @@
-"""Routes for webhooks (being built)."""
+"""Chat platform webhooks: KOOK and Telegram deliveries, verified and stored once."""
 
 from __future__ import annotations
 
+import structlog
 from aiohttp import web
+
+from storage import AsyncDatabase, webhook_events
+from storage.webhook_events import Received
+
+from .. import keys, kook, telegram
+from ..errors import ServiceUnavailable
+from ..jsonbody import decode_object
+
+log = structlog.get_logger("msglog.webhooks")
+
+
+def _ack(duplicate: bool = False) -> web.Response:
+    return web.json_response({"ok": True, "duplicate": duplicate})
+
+
+async def _deliver(
+    db: AsyncDatabase, source: str, event_id: str | None, message: Received, edit: bool
+) -> bool:
+    """Store one delivered message; True if it was a duplicate. Answers after COMMIT."""
+    if event_id is not None and await webhook_events.seen(db, source, event_id):
+        return True
+    if edit:
+        await webhook_events.store_edit(db, message)
+        duplicate = False
+    else:
+        duplicate = await webhook_events.store_received(db, message) is None
+    # Only after the message is committed: a crash in between must not make the
+    # platform's retry look like a duplicate of something never stored.
+    if event_id is not None:
+        await webhook_events.remember(db, source, event_id)
+    return duplicate
+
+
+async def kook_webhook(request: web.Request) -> web.Response:
+    settings = request.app[keys.SETTINGS]
+    if settings.kook_verify_token is None:
+        raise ServiceUnavailable("kook webhook disabled")
+    key = settings.kook_encrypt_key
+    event = kook.open_delivery(
+        await request.read(),
+        compressed=request.query.get("compress") != "0",
+        encrypt_key=key.get_secret_value() if key is not None else None,
+        limit=settings.max_body_bytes,
+    )
+    kook.verify(event, settings.kook_verify_token.get_secret_value())
+    action = kook.classify(event)
+    if isinstance(action, kook.Challenge):
+        return web.json_response({"challenge": action.challenge})
+    if isinstance(action, kook.Ignored):
+        log.debug("webhook_ignored", source="kook", reason=action.reason)
+        return _ack()
+    duplicate = await _deliver(
+        request.app[keys.DB], "kook", action.sn, action.received, edit=False
+    )
+    log.debug("webhook_delivered", source="kook", sn=action.sn, duplicate=duplicate)
+    return _ack(duplicate)
+
+
+async def telegram_webhook(request: web.Request) -> web.Response:
+    settings = request.app[keys.SETTINGS]
+    if settings.telegram_secret_token is None:
+        raise ServiceUnavailable("telegram webhook disabled")
+    telegram.check_secret(
+        request.headers.get(telegram.SECRET_HEADER),
+        settings.telegram_secret_token.get_secret_value(),
+    )
+    action = telegram.classify(decode_object(await request.read()))
+    if isinstance(action, telegram.Ignored):
+        log.debug("webhook_ignored", source="telegram", reason=action.reason)
+        return _ack()
+    duplicate = await _deliver(
+        request.app[keys.DB], "telegram", action.update_id, action.received, action.edit
+    )
+    log.debug(
+        "webhook_delivered", source="telegram", update_id=action.update_id, duplicate=duplicate
+    )
+    return _ack(duplicate)
 
 
 def setup(app: web.Application) -> None:
     """Register this module's routes."""
+    app.router.add_post("/webhooks/kook", kook_webhook)
+    app.router.add_post("/webhooks/telegram", telegram_webhook)

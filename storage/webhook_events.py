@@ -1,0 +1,109 @@
+"""Webhook deliveries: event ids already handled, and received messages stored once.
+
+Platforms retry a delivery until they get a 200, so the same event can arrive twice,
+even concurrently. Two unique keys make that harmless, both enforced by the single
+writer: the message row's (source id, '', '') key, which `store_received` inserts with
+DO NOTHING, and `webhook_events(source, event_id)`, which `remember` fills only after
+the message is committed. A crash between the two leaves the event id unrecorded: the
+retry then finds the message key taken and changes nothing, so no delivery is lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .timeutil import now_ms
+
+if TYPE_CHECKING:
+    from .database import AsyncDatabase
+
+RECEIVED = "received"
+
+_INSERT_RECEIVED = (
+    "INSERT INTO message_logs (kook_message_id, target_platform, target_channel, "
+    "kook_channel_id, content, message_type, sender_name, status, created_at, updated_at) "
+    "VALUES (?, '', '', ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (kook_message_id, target_platform, target_channel) DO NOTHING "
+    "RETURNING id"
+)
+
+# An edit is not a retry: it replaces the content and leaves attempts and status alone.
+_UPSERT_EDIT = (
+    "INSERT INTO message_logs (kook_message_id, target_platform, target_channel, "
+    "kook_channel_id, content, message_type, sender_name, status, created_at, updated_at) "
+    "VALUES (?, '', '', ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (kook_message_id, target_platform, target_channel) DO UPDATE SET "
+    "content = excluded.content, updated_at = excluded.updated_at "
+    "RETURNING id"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A message as a platform delivered it (no forwarding target yet)."""
+
+    source_message_id: str
+    channel_id: str
+    content: str | None
+    message_type: str
+    sender_name: str | None
+
+    def params(self) -> tuple[object, ...]:
+        now = now_ms()
+        return (
+            self.source_message_id,
+            self.channel_id,
+            self.content,
+            self.message_type,
+            self.sender_name,
+            RECEIVED,
+            now,
+            now,
+        )
+
+
+async def seen(db: AsyncDatabase, source: str, event_id: str) -> bool:
+    """Whether this event id was already handled (a fast path; the keys decide races)."""
+    row = await db.execute_one(
+        "SELECT 1 AS hit FROM webhook_events WHERE source = ? AND event_id = ?",
+        (source, event_id),
+    )
+    return row is not None
+
+
+async def remember(db: AsyncDatabase, source: str, event_id: str) -> bool:
+    """Record the event id as handled; False if it already was."""
+    result = await db.execute_write(
+        "INSERT INTO webhook_events (source, event_id, created_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (source, event_id) DO NOTHING",
+        (source, event_id, now_ms()),
+    )
+    return result.rowcount > 0
+
+
+async def store_received(db: AsyncDatabase, message: Received) -> int | None:
+    """Insert the message; its new row id, or None if that message is already stored."""
+    result = await db.execute_write(_INSERT_RECEIVED, message.params())
+    if not result.rows:
+        return None
+    log_id = int(result.rows[0][0])
+    db.notify_changed([log_id])
+    return log_id
+
+
+async def store_edit(db: AsyncDatabase, message: Received) -> int:
+    """Replace the stored message's content (insert it if the original never arrived)."""
+    result = await db.execute_write(_UPSERT_EDIT, message.params())
+    assert result.rows, "upsert with RETURNING gives its row"
+    log_id = int(result.rows[0][0])
+    db.notify_changed([log_id])
+    return log_id
+
+
+async def prune(db: AsyncDatabase, before_ms: int) -> int:
+    """Forget event ids recorded before `before_ms`; how many went."""
+    result = await db.execute_write(
+        "DELETE FROM webhook_events WHERE created_at < ?", (before_ms,)
+    )
+    return result.rowcount

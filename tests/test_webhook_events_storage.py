@@ -1,0 +1,135 @@
+"""storage.webhook_events: de-duplication keys, and schema version 2 that holds them."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+from storage import AsyncDatabase, webhook_events
+from storage.timeutil import now_ms
+from storage.webhook_events import Received
+
+LEGACY_DDL = [
+    "CREATE TABLE accounts (id INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT UNIQUE NOT NULL, "
+    "password_encrypted TEXT, cookie TEXT, status TEXT DEFAULT 'offline', "
+    "last_active TIMESTAMP, created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP)",
+    "CREATE TABLE message_logs (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "kook_message_id TEXT NOT NULL, kook_channel_id TEXT NOT NULL, content TEXT, "
+    "message_type TEXT, sender_name TEXT, target_platform TEXT, target_channel TEXT, "
+    "status TEXT, error_message TEXT, latency_ms INTEGER, "
+    "created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP)",
+    "INSERT INTO message_logs (kook_message_id, kook_channel_id, content, status) "
+    "VALUES ('old-1', 'c', 'kept', 'success')",
+]
+
+
+def message(source_id: str = "m-1", content: str = "hi") -> Received:
+    return Received(source_id, "chan", content, "text", "alice")
+
+
+def version_and_tables(path: Path) -> tuple[int, set[str]]:
+    conn = sqlite3.connect(path)
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    finally:
+        conn.close()
+    return version, names
+
+
+async def test_new_database_is_at_version_2_with_webhook_events(db_path: Path) -> None:
+    async with AsyncDatabase(db_path):
+        pass
+    version, tables = version_and_tables(db_path)
+    assert version == 2
+    assert "webhook_events" in tables
+
+
+async def test_older_runtime_database_migrates_from_0_to_2(db_path: Path) -> None:
+    conn = sqlite3.connect(db_path)
+    for ddl in LEGACY_DDL:
+        conn.execute(ddl)
+    conn.commit()
+    conn.close()
+    async with AsyncDatabase(db_path) as db:
+        kept = await db.execute_read("SELECT content FROM message_logs")
+        assert await webhook_events.remember(db, "kook", "1") is True
+    assert kept == [{"content": "kept"}]
+    assert version_and_tables(db_path)[0] == 2
+
+
+async def test_version_1_database_migrates_to_2_keeping_its_rows(db_path: Path) -> None:
+    async with AsyncDatabase(db_path) as db:
+        await db.add_message_log_async("m-1", "c", "kept", "text", "a", "tg", "t", "success")
+    # Version 1 is exactly version 2 without webhook_events.
+    conn = sqlite3.connect(db_path)
+    conn.execute("DROP TABLE webhook_events")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    async with AsyncDatabase(db_path) as db:
+        kept = await db.execute_read("SELECT content FROM message_logs")
+        assert await webhook_events.remember(db, "kook", "1") is True
+    assert kept == [{"content": "kept"}]
+    assert version_and_tables(db_path)[0] == 2
+
+
+async def test_remember_is_true_only_the_first_time(db: AsyncDatabase) -> None:
+    assert await webhook_events.remember(db, "kook", "9") is True
+    assert await webhook_events.remember(db, "kook", "9") is False
+    assert await webhook_events.remember(db, "telegram", "9") is True
+
+
+async def test_concurrent_remember_has_exactly_one_winner(db: AsyncDatabase) -> None:
+    results = await asyncio.gather(*(webhook_events.remember(db, "kook", "1") for _ in range(20)))
+    assert sorted(results) == [False] * 19 + [True]
+
+
+async def test_seen_reports_remembered_ids(db: AsyncDatabase) -> None:
+    await webhook_events.remember(db, "kook", "3")
+    assert await webhook_events.seen(db, "kook", "3") is True
+    assert await webhook_events.seen(db, "kook", "4") is False
+
+
+async def test_concurrent_store_received_inserts_once(db: AsyncDatabase) -> None:
+    ids = await asyncio.gather(*(webhook_events.store_received(db, message()) for _ in range(10)))
+    assert len([i for i in ids if i is not None]) == 1
+    rows = await db.execute_read("SELECT attempts FROM message_logs")
+    assert rows == [{"attempts": 1}]
+
+
+async def test_store_edit_replaces_content_only(db: AsyncDatabase) -> None:
+    first = await webhook_events.store_received(db, message(content="v1"))
+    again = await webhook_events.store_edit(db, message(content="v2"))
+    row = await db.execute_one("SELECT content, attempts, status FROM message_logs")
+    assert again == first
+    assert row == {"content": "v2", "attempts": 1, "status": "received"}
+
+
+async def test_stored_message_is_found_by_full_text_search(db: AsyncDatabase) -> None:
+    await webhook_events.store_received(db, message(content="消息转发失败了"))
+    await webhook_events.store_edit(db, message(content="edited: 重新转发成功"))
+    hits = await db.execute_read(
+        "SELECT rowid FROM message_fts WHERE message_fts MATCH ?", ("重新转发",)
+    )
+    assert len(hits) == 1
+
+
+async def test_store_notifies_change_listeners(db: AsyncDatabase) -> None:
+    changed: list[int] = []
+    db.add_change_listener(changed.extend)
+    log_id = await webhook_events.store_received(db, message())
+    assert log_id is not None
+    await webhook_events.store_edit(db, message(content="v2"))
+    assert changed == [log_id, log_id]
+
+
+async def test_prune_forgets_only_older_ids(db: AsyncDatabase) -> None:
+    await webhook_events.remember(db, "kook", "old")
+    cutoff = now_ms() + 1
+    await asyncio.sleep(0.01)
+    await webhook_events.remember(db, "kook", "new")
+    assert await webhook_events.prune(db, cutoff) == 1
+    assert await webhook_events.seen(db, "kook", "old") is False
+    assert await webhook_events.seen(db, "kook", "new") is True
