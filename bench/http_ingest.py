@@ -1,0 +1,189 @@
+"""POST /api/messages at 64 connections: msglog next to a bare aiohttp 201 handler.
+
+`python -m bench.http_ingest [--seconds 10] [--rounds 3] [--connections 64]`
+
+Each server runs in its own process; the load generator runs in a third (wrk when it is
+installed, else bench/loadgen.py). Rounds alternate bare/msglog so drift on a shared
+machine hits both; the table quotes medians and the ratio msglog/bare (target >= 0.5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local n = 0
+local pad = string.rep("x", 200)
+request = function()
+  n = n + 1
+  local body = string.format('{"kook_message_id":"wrk-%d-%d","kook_channel_id":"chan-1",'
+    .. '"content":"%s","sender_name":"wrk","target_platform":"telegram",'
+    .. '"target_channel":"tg-1","status":"success","latency_ms":120}',
+    math.random(1, 1000000000), n, pad)
+  return wrk.format(nil, "/api/messages", nil, body)
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ready(port: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server on {port} did not become ready")
+
+
+def start(kind: str, port: int, db: Path) -> subprocess.Popen[bytes]:
+    if kind == "bare":
+        cmd = [sys.executable, "-m", "bench.bare_server", str(port)]
+        env = dict(os.environ)
+    else:
+        cmd = [sys.executable, "run.py"]
+        env = dict(os.environ, MSGLOG_DB_PATH=str(db), MSGLOG_PORT=str(port))
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    wait_ready(port)
+    return proc
+
+
+def _ms(text: str) -> float:
+    value, unit = float(re.sub(r"[a-z]+", "", text)), re.sub(r"[0-9.]+", "", text)
+    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0}.get(unit, 1.0)
+
+
+def load(port: int, connections: int, seconds: float, script: Path) -> dict[str, Any]:
+    url = f"http://127.0.0.1:{port}"
+    if shutil.which("wrk"):
+        out = subprocess.run(
+            ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s",
+             str(script), url],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        bad = int(non2xx.group(1)) if non2xx else 0
+        elapsed = float(re.search(r"requests in ([0-9.]+)s", out).group(1))  # type: ignore[union-attr]
+        lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+        return {
+            "generator": "wrk",
+            "requests": total,
+            "ok": total - bad,
+            "non_2xx": bad,
+            "seconds": elapsed,
+            "rps": round((total - bad) / elapsed, 1),
+            "p50_ms": round(_ms(lat["50"]), 2) if "50" in lat else None,
+            "p99_ms": round(_ms(lat["99"]), 2) if "99" in lat else None,
+        }
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.loadgen", f"{url}/api/messages", str(connections),
+         str(seconds)],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.http_ingest", description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    runs: dict[str, list[dict[str, Any]]] = {"bare": [], "msglog": []}
+    with tempfile.TemporaryDirectory(prefix="msglog-http-bench-") as tmp:
+        script = Path(tmp) / "post.lua"
+        script.write_text(WRK_SCRIPT)
+        for round_no in range(args.rounds):
+            for kind in ("bare", "msglog"):
+                db = Path(tmp) / f"round{round_no}.db"
+                port = free_port()
+                proc = start(kind, port, db)
+                try:
+                    result = load(port, args.connections, args.seconds, script)
+                finally:
+                    stop(proc)
+                if kind == "msglog":
+                    # Every 201 must be a committed row.
+                    with sqlite3.connect(db) as conn:
+                        stored = conn.execute("SELECT count(*) FROM message_logs").fetchone()[0]
+                    result["stored_rows"] = stored
+                    result["all_acknowledged_stored"] = stored >= result["ok"]
+                runs[kind].append(result)
+                print(f"round {round_no + 1} {kind:6s} {result['rps']:>9.1f} req/s "
+                      f"p50 {result['p50_ms']} ms p99 {result['p99_ms']} ms", file=sys.stderr)
+    bare = statistics.median(r["rps"] for r in runs["bare"])
+    ours = statistics.median(r["rps"] for r in runs["msglog"])
+    ratio = ours / bare if bare else 0.0
+    summary = {
+        "connections": args.connections,
+        "seconds": args.seconds,
+        "rounds": args.rounds,
+        "generator": runs["bare"][0]["generator"],
+        "bare_median_rps": bare,
+        "msglog_median_rps": ours,
+        "ratio": round(ratio, 3),
+        "target": 0.5,
+        "pass": ratio >= 0.5,
+        "every_201_stored": all(r["all_acknowledged_stored"] for r in runs["msglog"]),
+        "runs": runs,
+        "cores": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "sqlite": sqlite3.sqlite_version,
+    }
+    print(f"\nPOST /api/messages, {args.connections} connections, {summary['generator']}, "
+          f"median of {args.rounds} x {args.seconds:g} s")
+    print(f"{'server':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+    for kind, median in (("bare", bare), ("msglog", ours)):
+        p50 = statistics.median(r["p50_ms"] or 0 for r in runs[kind])
+        p99 = statistics.median(r["p99_ms"] or 0 for r in runs[kind])
+        print(f"{kind:<10}{median:>10.1f}{p50:>10.2f}{p99:>10.2f}")
+    print(f"ratio msglog/bare: {ratio:.2f} (target >= 0.5: {'PASS' if summary['pass'] else 'FAIL'});"
+          f" every 201 stored: {summary['every_201_stored']}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = args.out or RESULTS / f"http-ingest-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(summary, indent=2))
+    print(f"JSON: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
