@@ -176,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         p50 = statistics.median(r["p50_ms"] or 0 for r in runs[kind])
         p99 = statistics.median(r["p99_ms"] or 0 for r in runs[kind])
         print(f"{kind:<10}{median:>10.1f}{p50:>10.2f}{p99:>10.2f}")
-    print(f"ratio msglog/bare: {ratio:.2f} (target >= 0.5: {'PASS' if summary['pass'] else 'FAIL'});"
+    verdict = "PASS" if summary["pass"] else "FAIL"
+    print(f"ratio msglog/bare: {ratio:.2f} (target >= 0.5: {verdict});"
           f" every 201 stored: {summary['every_201_stored']}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = args.out or RESULTS / f"http-ingest-{time.strftime('%Y%m%d-%H%M%S')}.json"
