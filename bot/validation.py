@@ -38,6 +38,9 @@ async def read_json(request: web.Request) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadRequest(f"malformed JSON at line {exc.lineno} column {exc.colno}") from None
+    except (ValueError, RecursionError):
+        # Nesting too deep, or an integer past Python's digit limit.
+        raise BadRequest("JSON body is too deeply nested or has an oversized number") from None
 
 
 def parse(adapter: TypeAdapter[T], data: Any) -> T:
