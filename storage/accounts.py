@@ -1,23 +1,72 @@
-"""Account queries: the bot accounts admins manage (secrets are opaque strings here)."""
+"""Account queries: the bot accounts admins manage; secrets are sealed with a SecretBox."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
+from .errors import IntegrityViolation, StorageError
+from .secretbox import SecretBox
+from .sqlite_errors import translate
 from .timeutil import ms_to_iso, now_ms
 
 if TYPE_CHECKING:
     from .database import AsyncDatabase
 
+T = TypeVar("T")
 COLUMNS = "id, email, password_encrypted, cookie, status, last_active, created_at"
+# What admins see: whether a secret is set, never the value or its ciphertext.
+SUMMARY = (
+    "id, email, status, last_active, created_at, "
+    "coalesce(password_encrypted, '') != '' AS has_password, "
+    "coalesce(cookie, '') != '' AS has_cookie"
+)
+STATUSES = ("offline", "online", "error", "disabled")
+# Secret fields and the columns that hold them (fixed names: never user input).
+SECRET_COLUMNS = {"password": "password_encrypted", "cookie": "cookie"}
+
+
+class DuplicateEmail(IntegrityViolation):
+    """Another account already has this email (compared case-insensitively)."""
+
+
+class AccountNotFound(StorageError):
+    """No account has this id."""
+
+
+class AccountChanges(TypedDict, total=False):
+    """Fields to change; a secret set to None is cleared."""
+
+    status: str
+    password: str | None
+    cookie: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptReport:
+    """What `encrypt_all` did to the stored secrets."""
+
+    sealed: int
+    rotated: int
+    unchanged: int
+    wal_truncated: bool
+    # Pages freed before (e.g. by older writes) are not zeroed: they may hold old plaintext.
+    free_pages: int
 
 
 def present(row: dict[str, Any]) -> dict[str, Any]:
     out = dict(row)
     out["last_active"] = ms_to_iso(row.get("last_active"))
     out["created_at"] = ms_to_iso(row.get("created_at"))
+    for flag in ("has_password", "has_cookie"):
+        if flag in out:
+            out[flag] = bool(out[flag])
     return out
 
+
+# -- the older runtime's calls (raw columns, as it always got them) -------------------
 
 async def add(
     db: AsyncDatabase, email: str, password_encrypted: str | None, cookie: str | None
@@ -47,3 +96,200 @@ async def set_status(db: AsyncDatabase, account_id: int, status: str) -> bool:
         (status, now_ms(), account_id),
     )
     return result.rowcount > 0
+
+
+# -- admin views: no secret ever leaves the database through these ----------------
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def page(
+    db: AsyncDatabase,
+    *,
+    status: str | None = None,
+    email_contains: str | None = None,
+    after_id: int | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """Account summaries in id order, keyset-paginated by `after_id`."""
+    where: list[str] = []
+    params: list[Any] = []
+    if status is not None:
+        where.append("status = ?")
+        params.append(status)
+    if email_contains:
+        where.append("email LIKE ? ESCAPE '\\'")
+        params.append(_like_pattern(email_contains))
+    if after_id is not None:
+        where.append("id > ?")
+        params.append(after_id)
+    clause = f"WHERE {' AND '.join(where)} " if where else ""
+    rows = await db.execute_read(
+        f"SELECT {SUMMARY} FROM accounts {clause}ORDER BY id LIMIT ?", (*params, limit)
+    )
+    return [present(r) for r in rows]
+
+
+async def summary(db: AsyncDatabase, account_id: int) -> dict[str, Any] | None:
+    row = await db.execute_one(f"SELECT {SUMMARY} FROM accounts WHERE id = ?", (account_id,))
+    return present(row) if row else None
+
+
+async def create(
+    db: AsyncDatabase,
+    box: SecretBox,
+    email: str,
+    *,
+    password: str | None = None,
+    cookie: str | None = None,
+    status: str = "offline",
+) -> int:
+    """Insert an account with its secrets sealed; DuplicateEmail if the email is taken."""
+    try:
+        result = await db.execute_write(
+            "INSERT INTO accounts (email, password_encrypted, cookie, status, created_at) "
+            "SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS "
+            "(SELECT 1 FROM accounts WHERE email = ? COLLATE NOCASE)",
+            (
+                email,
+                box.seal(password) if password else None,
+                box.seal(cookie) if cookie else None,
+                status,
+                now_ms(),
+                email,
+            ),
+        )
+    except IntegrityViolation:
+        raise DuplicateEmail(f"an account with email {email!r} exists") from None
+    if result.rowcount == 0 or result.lastrowid is None:
+        raise DuplicateEmail(f"an account with email {email!r} exists")
+    return result.lastrowid
+
+
+# -- secrets for the in-process runtime ---------------------------------------------
+
+async def _secret(db: AsyncDatabase, account_id: int, column: str, box: SecretBox) -> str | None:
+    row = await db.execute_one(
+        f"SELECT {column} AS value FROM accounts WHERE id = ?", (account_id,)
+    )
+    if row is None:
+        raise AccountNotFound(f"no account with id {account_id}")
+    return box.open(row["value"]) or None
+
+
+async def get_cookie(db: AsyncDatabase, account_id: int, box: SecretBox) -> str | None:
+    """The decrypted session cookie (legacy plaintext as-is); None when unset."""
+    return await _secret(db, account_id, "cookie", box)
+
+
+async def get_password(db: AsyncDatabase, account_id: int, box: SecretBox) -> str | None:
+    """The decrypted login password (a legacy value as stored); None when unset."""
+    return await _secret(db, account_id, "password_encrypted", box)
+
+
+# -- writes that replace or drop secrets: old bytes are zeroed, not left in free space ----
+
+async def _scrubbed(db: AsyncDatabase, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """Run `fn` in one transaction on the writer thread with secure_delete on.
+
+    secure_delete makes SQLite overwrite freed cells and pages with zeros, so a replaced
+    secret (or a legacy plaintext one) does not linger in the file's free space.
+    """
+
+    def run(conn: sqlite3.Connection) -> T:
+        previous = int(conn.execute("PRAGMA secure_delete").fetchone()[0])
+        conn.execute("PRAGMA secure_delete = 1")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return result
+        finally:
+            conn.execute(f"PRAGMA secure_delete = {previous}")
+
+    return await _on_writer(db, run)
+
+
+async def _on_writer(db: AsyncDatabase, fn: Callable[[sqlite3.Connection], T]) -> T:
+    try:
+        return await db.run_on_writer(fn)
+    except sqlite3.Error as exc:
+        raise translate(exc) from exc
+
+
+async def update(
+    db: AsyncDatabase, box: SecretBox, account_id: int, changes: AccountChanges
+) -> bool:
+    """Apply `changes`; legacy plaintext secrets of the row are sealed on the way. False: no row."""
+
+    def apply(conn: sqlite3.Connection) -> bool:
+        row = conn.execute(
+            "SELECT password_encrypted, cookie FROM accounts WHERE id = ?", (account_id,)
+        ).fetchone()
+        if row is None:
+            return False
+        given = {"password": changes.get("password"), "cookie": changes.get("cookie")}
+        values: dict[str, str | None] = {}
+        if "status" in changes:
+            values["status"] = changes["status"]
+        for (field, column), current in zip(SECRET_COLUMNS.items(), row, strict=True):
+            if field in changes:
+                new = given[field]
+                values[column] = box.seal(new) if new else None
+            elif box.is_legacy(current):
+                values[column] = box.seal(current)
+        if values:
+            assignments = ", ".join(f"{column} = ?" for column in values)
+            conn.execute(
+                f"UPDATE accounts SET {assignments} WHERE id = ?", (*values.values(), account_id)
+            )
+        return True
+
+    return await _scrubbed(db, apply)
+
+
+async def delete(db: AsyncDatabase, account_id: int) -> bool:
+    def drop(conn: sqlite3.Connection) -> bool:
+        return conn.execute("DELETE FROM accounts WHERE id = ?", (account_id,)).rowcount > 0
+
+    return await _scrubbed(db, drop)
+
+
+async def encrypt_all(db: AsyncDatabase, box: SecretBox) -> EncryptReport:
+    """Seal every legacy plaintext secret, re-seal old keys' ones, then truncate the WAL."""
+    counts = {"sealed": 0, "rotated": 0, "unchanged": 0}
+
+    def seal_all(conn: sqlite3.Connection) -> None:
+        rows = conn.execute("SELECT id, password_encrypted, cookie FROM accounts").fetchall()
+        for account_id, *secrets in rows:
+            new: list[str | None] = []
+            for old in secrets:
+                kind = "unchanged" if box.is_current(old) else (
+                    "rotated" if box.is_sealed(old) else "sealed"
+                )
+                counts[kind] += bool(old)
+                new.append(old if kind == "unchanged" else box.reseal(old))
+            if new != secrets:
+                conn.execute(
+                    "UPDATE accounts SET password_encrypted = ?, cookie = ? WHERE id = ?",
+                    (*new, account_id),
+                )
+
+    await _scrubbed(db, seal_all)
+
+    def truncate_wal(conn: sqlite3.Connection) -> tuple[bool, int]:
+        # Old WAL frames may still hold the plaintext pages: copy back and cut the file.
+        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        return not busy, int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+
+    truncated, free = await _on_writer(db, truncate_wal)
+    return EncryptReport(
+        counts["sealed"], counts["rotated"], counts["unchanged"], truncated, free
+    )

@@ -1,0 +1,70 @@
+"""Fernet encryption of account secrets; the key is always handed in, never looked up."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from .errors import StorageError
+
+# Marks our ciphertext unambiguously: a legacy plaintext value never starts like this.
+PREFIX = "fernet:"
+
+
+class SecretUnreadable(StorageError):
+    """A stored secret is marked encrypted but none of the keys decrypts it."""
+
+
+class SecretBox:
+    """Seals and opens secrets; the first key encrypts, every key decrypts (rotation)."""
+
+    def __init__(self, keys: Sequence[str | bytes]) -> None:
+        if not keys:
+            raise ValueError("at least one key is needed")
+        # Fernet raises ValueError for a key that is not 32 url-safe base64 bytes.
+        self._fernets = [Fernet(k) for k in keys]
+        self._primary = self._fernets[0]
+        self._all = MultiFernet(self._fernets)
+
+    @staticmethod
+    def is_sealed(stored: str | None) -> bool:
+        return stored is not None and stored.startswith(PREFIX)
+
+    @staticmethod
+    def is_legacy(stored: str | None) -> bool:
+        """A non-empty value the older runtime wrote in the clear."""
+        return bool(stored) and not SecretBox.is_sealed(stored)
+
+    def seal(self, plaintext: str) -> str:
+        return PREFIX + self._primary.encrypt(plaintext.encode("utf-8")).decode("ascii")
+
+    def open(self, stored: str | None) -> str | None:
+        """The plaintext of a stored value; legacy (unmarked) values are returned as-is."""
+        if stored is None or not self.is_sealed(stored):
+            return stored
+        try:
+            return self._all.decrypt(stored[len(PREFIX):].encode("ascii")).decode("utf-8")
+        except (InvalidToken, UnicodeError):
+            raise SecretUnreadable(
+                "a stored secret cannot be decrypted with the configured key(s)"
+            ) from None
+
+    def is_current(self, stored: str | None) -> bool:
+        """True when nothing needs rewriting: empty, or sealed under the primary key."""
+        if not stored:
+            return True
+        if not self.is_sealed(stored):
+            return False
+        try:
+            self._primary.decrypt(stored[len(PREFIX):].encode("ascii"))
+        except (InvalidToken, UnicodeError):
+            return False
+        return True
+
+    def reseal(self, stored: str | None) -> str | None:
+        """Legacy plaintext or an old key's ciphertext, sealed again under the primary key."""
+        if not stored or self.is_current(stored):
+            return stored
+        plaintext = self.open(stored)
+        return None if plaintext is None else self.seal(plaintext)
