@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 from collections.abc import Callable, Sequence
 
 import structlog
@@ -93,6 +94,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # pydantic's ValidationError: show it plainly
         return fail(f"invalid settings: {exc}", 2)
     if args.db:
-        settings = settings.model_copy(update={"db_path": args.db})
+        settings = settings.model_copy(update={"db_path": Path(args.db)})
     func: Command = args.func
     return func(args, settings)

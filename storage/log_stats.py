@@ -1,11 +1,13 @@
-"""Dashboard statistics, computed in SQL over the covering created_at index."""
+"""Dashboard statistics: from trigger-maintained rollups, or counted from the rows."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from . import dialect
+from . import dialect, schema
 from .message_logs import LogFilter
 from .timeutil import ms_to_iso
 
@@ -27,65 +29,124 @@ def percentile(histogram: list[tuple[int, int]], fraction: float) -> int | None:
     return histogram[-1][0]
 
 
+ROLLUP_MIN_SPAN_MS = 3_600_000
+HOURLY_LATENCY_MAX_SPAN_MS = 7 * 86_400_000
+
+
 async def summary(
     db: AsyncDatabase, filt: LogFilter, since_ms: int, until_ms: int, bucket_ms: int
 ) -> dict[str, Any]:
-    """Totals by status and platform, success rate, latency p50/p95, a time series."""
-    ranged = LogFilter(
-        status=filt.status,
-        platform=filt.platform,
-        channel=filt.channel,
-        sender=filt.sender,
-        q=filt.q,
-        since_ms=since_ms,
-        until_ms=until_ms,
+    """Totals by status and platform, success rate, latency p50/p95, a time series.
+
+    Ranges over an hour filtered at most by status and platform read the rollup tables
+    (work proportional to buckets, not rows): counts from whole hours, latency
+    percentiles to within 10 % from whole hours (up to a week) or whole days. The rest
+    count the rows themselves.
+    """
+    rollup = (
+        until_ms - since_ms > ROLLUP_MIN_SPAN_MS
+        and bucket_ms % schema.COUNT_BUCKET_MS == 0
+        and not (filt.channel or filt.sender or filt.q)
     )
+    if rollup:
+        since_ms -= since_ms % schema.COUNT_BUCKET_MS
+        raw = await db.run_read(_from_rollups(filt, since_ms, until_ms, bucket_ms))
+    else:
+        raw = await db.run_read(_from_rows(filt, since_ms, until_ms, bucket_ms))
+    return _shape(raw, since_ms, until_ms, bucket_ms)
+
+
+Raw = dict[str, list[Any]]
+
+
+def _snapshot(conn: sqlite3.Connection, queries: list[tuple[str, list[Any]]]) -> list[Any]:
+    # One trip, one snapshot: the answers agree with each other.
+    conn.execute("BEGIN")
+    try:
+        return [conn.execute(sql, params).fetchall() for sql, params in queries]
+    finally:
+        conn.execute("COMMIT")
+
+
+def _from_rollups(
+    filt: LogFilter, since_ms: int, until_ms: int, bucket_ms: int
+) -> Callable[[sqlite3.Connection], Raw]:
+    extra = ""
+    params: list[Any] = []
+    if filt.status is not None:
+        extra += " AND status = ?"
+        params.append(filt.status)
+    if filt.platform is not None:
+        extra += " AND platform = ?"
+        params.append(filt.platform)
+    table, span = list(schema.LATENCY_TABLES.items())[
+        0 if until_ms - since_ms <= HOURLY_LATENCY_MAX_SPAN_MS else 1
+    ]
+    latency_since = since_ms - since_ms % span
+    counts = (
+        f"SELECT bucket - bucket % {int(bucket_ms)} AS t, status, platform, sum(n) "
+        f"FROM stats_counts WHERE bucket >= ? AND bucket < ?{extra} "
+        "GROUP BY t, status, platform HAVING sum(n) != 0"
+    )
+    latencies = (
+        f"SELECT latency, sum(n) FROM {table} "
+        f"WHERE bucket >= ? AND bucket < ?{extra} GROUP BY latency HAVING sum(n) > 0 "
+        "ORDER BY latency"
+    )
+
+    def run(conn: sqlite3.Connection) -> Raw:
+        rows, lat = _snapshot(
+            conn,
+            [
+                (counts, [since_ms, until_ms, *params]),
+                (latencies, [latency_since, until_ms, *params]),
+            ],
+        )
+        return {"rows": rows, "latencies": lat}
+
+    return run
+
+
+def _from_rows(
+    filt: LogFilter, since_ms: int, until_ms: int, bucket_ms: int
+) -> Callable[[sqlite3.Connection], Raw]:
+    ranged = replace(filt, since_ms=since_ms, until_ms=until_ms)
     clauses, params = ranged.where()
     where = " AND ".join(clauses)
     bucket = dialect.time_bucket("m.created_at", bucket_ms)
+    counts = (
+        f"SELECT {bucket} AS t, m.status, m.target_platform, count(*) "
+        f"FROM message_logs AS m WHERE {where} GROUP BY t, m.status, m.target_platform"
+    )
+    latencies = (
+        "SELECT m.latency_ms, count(*) FROM message_logs AS m "
+        f"WHERE {where} AND m.latency_ms IS NOT NULL GROUP BY m.latency_ms ORDER BY 1"
+    )
 
-    def run(conn: sqlite3.Connection) -> dict[str, Any]:
-        # One trip, one snapshot: the three answers agree with each other.
-        conn.execute("BEGIN")
-        try:
-            counts = conn.execute(
-                "SELECT m.status, m.target_platform, count(*) FROM message_logs AS m "
-                f"WHERE {where} GROUP BY m.status, m.target_platform",
-                params,
-            ).fetchall()
-            latencies = conn.execute(
-                "SELECT m.latency_ms, count(*) FROM message_logs AS m "
-                f"WHERE {where} AND m.latency_ms IS NOT NULL "
-                "GROUP BY m.latency_ms ORDER BY m.latency_ms",
-                params,
-            ).fetchall()
-            series = conn.execute(
-                f"SELECT {bucket} AS t, m.status, count(*) FROM message_logs AS m "
-                f"WHERE {where} GROUP BY t, m.status",
-                params,
-            ).fetchall()
-        finally:
-            conn.execute("COMMIT")
-        return {"counts": counts, "latencies": latencies, "series": series}
+    def run(conn: sqlite3.Connection) -> Raw:
+        rows, lat = _snapshot(conn, [(counts, params), (latencies, params)])
+        return {"rows": rows, "latencies": lat}
 
-    raw = await db.run_read(run)
+    return run
+
+
+def _shape(raw: Raw, since_ms: int, until_ms: int, bucket_ms: int) -> dict[str, Any]:
     by_status: dict[str, int] = {}
     by_platform: dict[str, int] = {}
-    for status, platform, n in raw["counts"]:
-        by_status[status] = by_status.get(status, 0) + n
-        by_platform[platform] = by_platform.get(platform, 0) + n
-    success = by_status.get("success", 0)
-    failed = by_status.get("failed", 0)
-    histogram = [(int(v), int(n)) for v, n in raw["latencies"]]
-    first = (since_ms // bucket_ms) * bucket_ms
+    first = since_ms - since_ms % bucket_ms
     points: dict[int, dict[str, Any]] = {
         t: {"t": ms_to_iso(t), "success": 0, "failed": 0, "pending": 0, "received": 0}
         for t in range(first, until_ms, bucket_ms)
     }
-    for t, status, n in raw["series"]:
+    for t, status, platform, n in raw["rows"]:
+        by_status[status] = by_status.get(status, 0) + n
+        by_platform[platform] = by_platform.get(platform, 0) + n
         point = points.get(int(t))
         if point is not None:
             point[status] = point.get(status, 0) + n
+    success = by_status.get("success", 0)
+    failed = by_status.get("failed", 0)
+    histogram = [(int(v), int(n)) for v, n in raw["latencies"]]
     return {
         "since": ms_to_iso(since_ms),
         "until": ms_to_iso(until_ms),

@@ -145,16 +145,18 @@ async def page(
     """One page newest first, and the keyset cursor of the next one (None at the end)."""
     clauses, params = filt.where()
     if before_id is not None:
+        # The cursor row, or when it is gone (retention, a made-up number) the nearest
+        # row below it: found through the primary key, never by walking an index.
         cursor = await db.execute_one(
-            "SELECT created_at FROM message_logs WHERE id = ?", (before_id,)
+            "SELECT id, created_at FROM message_logs WHERE id <= ? ORDER BY id DESC LIMIT 1",
+            (before_id,),
         )
-        if cursor is not None:
-            # created_at <= ? bounds the index range; the OR only breaks ties.
-            clauses.append("m.created_at <= ? AND (m.created_at < ? OR m.id < ?)")
-            params.extend([cursor["created_at"], cursor["created_at"], before_id])
-        else:
-            clauses.append("m.id < ?")
-            params.append(before_id)
+        if cursor is None:
+            return [], None
+        # created_at <= ? bounds the index range; the OR only breaks ties.
+        tie = "m.id < ?" if cursor["id"] == before_id else "m.id <= ?"
+        clauses.append(f"m.created_at <= ? AND (m.created_at < ? OR {tie})")
+        params.extend([cursor["created_at"], cursor["created_at"], cursor["id"]])
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     sql = (
         f"SELECT {_prefixed('m')} FROM message_logs AS m {where} "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 
 from .errors import MigrationError
@@ -49,13 +50,11 @@ CREATE TABLE message_logs (
 )"""
 
 # Every dashboard filter is an equality followed by created_at, so each index serves
-# "newest first" with a keyset on (created_at, id); the created_at index also covers
-# the stats query (status, platform and latency without touching the table).
+# "newest first" with a keyset on (created_at, id) (the rowid ends every index).
 MESSAGE_LOG_INDEXES = [
     "CREATE UNIQUE INDEX ux_logs_source_target "
     "ON message_logs(kook_message_id, target_platform, target_channel)",
-    "CREATE INDEX ix_logs_created "
-    "ON message_logs(created_at, status, target_platform, latency_ms)",
+    "CREATE INDEX ix_logs_created ON message_logs(created_at)",
     "CREATE INDEX ix_logs_status ON message_logs(status, created_at)",
     "CREATE INDEX ix_logs_platform ON message_logs(target_platform, created_at)",
     "CREATE INDEX ix_logs_channel ON message_logs(kook_channel_id, created_at)",
@@ -90,7 +89,79 @@ WEBHOOK_EVENTS = [
     "CREATE INDEX ix_webhook_events_created ON webhook_events(created_at)",
 ]
 
-LATEST_VERSION = 2
+# Statistics at any table size: counts per hour, latency histograms per hour (ranges up
+# to a week) and per day (longer ranges), kept exact by triggers on every insert, update
+# and delete (retention included). An hour or less is counted from the rows themselves.
+COUNT_BUCKET_MS = 3_600_000
+LATENCY_TABLES = {"stats_latency_hourly": 3_600_000, "stats_latency_daily": 86_400_000}
+
+
+def _latency_bounds() -> list[int]:
+    """Histogram bucket floors: exact below 10 ms, then steps of 10 % up to 10 minutes."""
+    bounds = list(range(10))
+    value = 10.0
+    while value < 600_000:
+        if round(value) > bounds[-1]:
+            bounds.append(round(value))
+        value *= 1.1
+    return bounds
+
+
+LATENCY_BOUNDS = _latency_bounds()
+# A bucket's floor: a percentile read from the histogram is at most 10 % low.
+LATENCY_ROUNDED = (
+    "CASE "
+    + " ".join(
+        f"WHEN {{l}} < {upper} THEN {lower}"
+        for lower, upper in itertools.pairwise(LATENCY_BOUNDS)
+    )
+    + f" ELSE {LATENCY_BOUNDS[-1]} END"
+)
+
+
+def _count_delta(row: str, delta: int) -> str:
+    return (
+        "INSERT INTO stats_counts (bucket, status, platform, n) VALUES ("
+        f"{row}.created_at - {row}.created_at % {COUNT_BUCKET_MS}, {row}.status, "
+        f"{row}.target_platform, {delta}) "
+        f"ON CONFLICT (bucket, status, platform) DO UPDATE SET n = n + {delta};"
+    )
+
+
+def _latency_delta(row: str, delta: int) -> str:
+    rounded = LATENCY_ROUNDED.format(l=f"{row}.latency_ms")
+    return " ".join(
+        f"INSERT INTO {table} (bucket, status, platform, latency, n) SELECT "
+        f"{row}.created_at - {row}.created_at % {span}, {row}.status, "
+        f"{row}.target_platform, {rounded}, {delta} WHERE {row}.latency_ms IS NOT NULL "
+        f"ON CONFLICT (bucket, status, platform, latency) DO UPDATE SET n = n + {delta};"
+        for table, span in LATENCY_TABLES.items()
+    )
+
+
+STATS = [
+    "CREATE TABLE stats_counts (bucket INTEGER NOT NULL, status TEXT NOT NULL, "
+    "platform TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (bucket, status, platform)) "
+    "WITHOUT ROWID",
+    *(
+        f"CREATE TABLE {table} (bucket INTEGER NOT NULL, status TEXT NOT NULL, "
+        "platform TEXT NOT NULL, latency INTEGER NOT NULL, n INTEGER NOT NULL, "
+        "PRIMARY KEY (bucket, status, platform, latency)) WITHOUT ROWID"
+        for table in LATENCY_TABLES
+    ),
+    "CREATE TRIGGER stats_ai AFTER INSERT ON message_logs BEGIN "
+    f"{_count_delta('new', 1)} {_latency_delta('new', 1)} END",
+    "CREATE TRIGGER stats_ad AFTER DELETE ON message_logs BEGIN "
+    f"{_count_delta('old', -1)} {_latency_delta('old', -1)} END",
+    "CREATE TRIGGER stats_au AFTER UPDATE OF status, target_platform, latency_ms, created_at "
+    "ON message_logs WHEN old.status IS NOT new.status "
+    "OR old.target_platform IS NOT new.target_platform "
+    "OR old.latency_ms IS NOT new.latency_ms OR old.created_at IS NOT new.created_at BEGIN "
+    f"{_count_delta('old', -1)} {_latency_delta('old', -1)} "
+    f"{_count_delta('new', 1)} {_latency_delta('new', 1)} END",
+]
+
+LATEST_VERSION = 3
 
 LEGACY_LOG_COLUMNS = {"id", "kook_message_id", "kook_channel_id", "created_at"}
 
@@ -158,6 +229,8 @@ def migrate(conn: sqlite3.Connection) -> int:
             _migrate_v1(conn)
         if version < 2:
             _migrate_v2(conn)
+        if version < 3:
+            _migrate_v3(conn)
         conn.execute(f"PRAGMA user_version = {LATEST_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
@@ -183,6 +256,29 @@ def _migrate_v2(conn: sqlite3.Connection) -> None:
     """Version 2: webhook_events, the de-duplication keys of platform deliveries."""
     for ddl in WEBHOOK_EVENTS:
         conn.execute(ddl)
+
+
+def _migrate_v3(conn: sqlite3.Connection) -> None:
+    """Version 3: statistics rollups (backfilled) and a plain created_at index."""
+    for ddl in STATS:
+        conn.execute(ddl)
+    conn.execute(
+        "INSERT INTO stats_counts (bucket, status, platform, n) "
+        f"SELECT created_at - created_at % {COUNT_BUCKET_MS}, status, target_platform, "
+        "count(*) FROM message_logs GROUP BY 1, 2, 3"
+    )
+    rounded = LATENCY_ROUNDED.format(l="latency_ms")
+    for table, span in LATENCY_TABLES.items():
+        conn.execute(
+            f"INSERT INTO {table} (bucket, status, platform, latency, n) "
+            f"SELECT created_at - created_at % {span}, status, target_platform, "
+            f"{rounded}, count(*) FROM message_logs WHERE latency_ms IS NOT NULL "
+            "GROUP BY 1, 2, 3, 4"
+        )
+    # v1 made this index cover the stats columns; the rollups answer those now, and a
+    # plain (created_at, rowid) index sorts newest-first pages without a temp b-tree.
+    conn.execute("DROP INDEX IF EXISTS ix_logs_created")
+    conn.execute("CREATE INDEX ix_logs_created ON message_logs(created_at)")
 
 
 def _migrate_accounts(conn: sqlite3.Connection, exists: bool) -> None:

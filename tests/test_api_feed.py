@@ -142,3 +142,33 @@ async def test_openapi_describes_the_message_routes(client: Any) -> None:
     assert "MessageIn" in spec["components"]["schemas"]
     required = spec["components"]["schemas"]["MessageIn"]["required"]
     assert {"kook_message_id", "kook_channel_id", "status"} <= set(required)
+
+
+async def test_rollup_stats_follow_inserts_updates_and_deletes(client: Any) -> None:
+    ids = await post(client, [
+        message(n, status="failed" if n % 3 == 0 else "success",
+                target_platform="discord" if n % 2 else "telegram", latency_ms=100 + n * 10)
+        for n in range(30)
+    ])
+    await client.patch(f"/api/messages/{ids[0]}", json={"status": "success", "latency_ms": 5})
+    db = client.app[keys.DB]
+    await db.execute_write("DELETE FROM message_logs WHERE id IN (?, ?)", (ids[1], ids[2]))
+    for query in ["range=24h", "range=7d&status=failed", "range=30d&platform=discord"]:
+        stats = await (await client.get(f"/api/stats?{query}")).json()
+        where, params = "1 = 1", []
+        if "status=failed" in query:
+            where, params = "status = ?", ["failed"]
+        if "platform=discord" in query:
+            where, params = "target_platform = ?", ["discord"]
+        rows = await db.execute_read(
+            f"SELECT status, count(*) AS n FROM message_logs WHERE {where} GROUP BY status",
+            params,
+        )
+        assert stats["by_status"] == {r["status"]: r["n"] for r in rows}, query
+        latencies = sorted(
+            r["latency_ms"] for r in await db.execute_read(
+                f"SELECT latency_ms FROM message_logs WHERE {where}", params)
+        )
+        p50 = latencies[(len(latencies) + 1) // 2 - 1]
+        # Rollups keep latency to two significant digits: never above, at most 10 % below.
+        assert p50 * 0.9 <= stats["latency_ms"]["p50"] <= p50, query

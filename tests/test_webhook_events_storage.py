@@ -6,7 +6,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from storage import AsyncDatabase, webhook_events
+from storage import AsyncDatabase, schema, webhook_events
 from storage.timeutil import now_ms
 from storage.webhook_events import Received
 
@@ -38,15 +38,15 @@ def version_and_tables(path: Path) -> tuple[int, set[str]]:
     return version, names
 
 
-async def test_new_database_is_at_version_2_with_webhook_events(db_path: Path) -> None:
+async def test_new_database_is_at_the_latest_version_with_webhook_events(db_path: Path) -> None:
     async with AsyncDatabase(db_path):
         pass
     version, tables = version_and_tables(db_path)
-    assert version == 2
+    assert version == schema.LATEST_VERSION
     assert "webhook_events" in tables
 
 
-async def test_older_runtime_database_migrates_from_0_to_2(db_path: Path) -> None:
+async def test_older_runtime_database_migrates_from_0_to_latest(db_path: Path) -> None:
     conn = sqlite3.connect(db_path)
     for ddl in LEGACY_DDL:
         conn.execute(ddl)
@@ -56,15 +56,20 @@ async def test_older_runtime_database_migrates_from_0_to_2(db_path: Path) -> Non
         kept = await db.execute_read("SELECT content FROM message_logs")
         assert await webhook_events.remember(db, "kook", "1") is True
     assert kept == [{"content": "kept"}]
-    assert version_and_tables(db_path)[0] == 2
+    assert version_and_tables(db_path)[0] == schema.LATEST_VERSION
 
 
-async def test_version_1_database_migrates_to_2_keeping_its_rows(db_path: Path) -> None:
+async def test_version_1_database_migrates_to_latest_keeping_its_rows(db_path: Path) -> None:
     async with AsyncDatabase(db_path) as db:
         await db.add_message_log_async("m-1", "c", "kept", "text", "a", "tg", "t", "success")
-    # Version 1 is exactly version 2 without webhook_events.
+    # Version 1 is the latest schema without what versions 2 and 3 added.
     conn = sqlite3.connect(db_path)
     conn.execute("DROP TABLE webhook_events")
+    for trigger in ("stats_ai", "stats_ad", "stats_au"):
+        conn.execute(f"DROP TRIGGER {trigger}")
+    conn.execute("DROP TABLE stats_counts")
+    conn.execute("DROP TABLE stats_latency_hourly")
+    conn.execute("DROP TABLE stats_latency_daily")
     conn.execute("PRAGMA user_version = 1")
     conn.commit()
     conn.close()
@@ -72,7 +77,7 @@ async def test_version_1_database_migrates_to_2_keeping_its_rows(db_path: Path) 
         kept = await db.execute_read("SELECT content FROM message_logs")
         assert await webhook_events.remember(db, "kook", "1") is True
     assert kept == [{"content": "kept"}]
-    assert version_and_tables(db_path)[0] == 2
+    assert version_and_tables(db_path)[0] == schema.LATEST_VERSION
 
 
 async def test_remember_is_true_only_the_first_time(db: AsyncDatabase) -> None:

@@ -14,10 +14,11 @@ from ..validation import parse_query
 routes = web.RouteTableDef()
 
 HOUR_MS = 3_600_000
-# range -> (span, bucket): about 50-60 points whatever the range.
+# range -> (span, bucket): 24 to 60 points; whole hours past an hour, so the
+# trigger-maintained hourly rollups can answer.
 RANGES = {
     "1h": (HOUR_MS, 60_000),
-    "24h": (24 * HOUR_MS, 30 * 60_000),
+    "24h": (24 * HOUR_MS, HOUR_MS),
     "7d": (7 * 24 * HOUR_MS, 3 * HOUR_MS),
     "30d": (30 * 24 * HOUR_MS, 12 * HOUR_MS),
 }
