@@ -1,0 +1,362 @@
+// The dashboard page: wires the URL state, filters, table, live tail, stats and detail.
+import * as api from './api.js';
+import { byId, fill, h } from './dom.js';
+import { DetailPanel } from './detail.js';
+import { fromLocalInput, toLocalInput } from './format.js';
+import { LiveTail } from './live.js';
+import * as query from './query.js';
+import { StatsView } from './stats.js';
+import { LogTable } from './table.js';
+
+const MAX_BUFFERED = 500; // new rows held while paused; beyond that, resume reloads
+const MAX_ROWS = 1000; // lines kept on screen; older ones stay reachable with "Older"
+const STATS_REFRESH_MS = 30000;
+const SEARCH_DEBOUNCE_MS = 450;
+
+const form = byId('filters');
+const stateBox = byId('state');
+const olderButton = byId('older');
+const tableWrap = document.querySelector('.table-wrap');
+
+let state = query.readState();
+let nextBefore = null;
+let loaded = false;
+let early = [];
+let listController = null;
+let statsController = null;
+let paused = false;
+let reloadOnResume = false;
+const buffered = new Map();
+let detailPushed = false;
+
+const table = new LogTable(byId('rows'), { onOpen: (id) => openDetail(id) });
+const stats = new StatsView();
+const detail = new DetailPanel({ onClose: () => closeDetail() });
+const live = new LiveTail({ onRow, onResync, onState: showLiveState });
+
+// -- filters and URL --------------------------------------------------------------
+
+function fillForm(filters) {
+  for (const key of query.FILTER_KEYS) {
+    const input = form.elements.namedItem(key);
+    const value = filters[key] || '';
+    input.value = key === 'since' || key === 'until' ? toLocalInput(value) : value;
+    input.setCustomValidity('');
+  }
+}
+
+/** The form as filters, or null (with the browser's message shown) when it is invalid. */
+function readForm() {
+  const filters = {};
+  for (const key of query.FILTER_KEYS) {
+    const raw = form.elements.namedItem(key).value.trim();
+    const value = key === 'since' || key === 'until' ? fromLocalInput(raw) : raw;
+    if (value) filters[key] = value;
+  }
+  const until = form.elements.namedItem('until');
+  const wrong = filters.since && filters.until && new Date(filters.since) >= new Date(filters.until);
+  until.setCustomValidity(wrong ? 'Must be later than "From".' : '');
+  if (wrong) {
+    until.reportValidity();
+    return null;
+  }
+  return filters;
+}
+
+function applyForm() {
+  const filters = readForm();
+  if (filters) applyState({ ...state, filters, id: null });
+}
+
+function applyState(next, { history = 'push', force = false } = {}) {
+  const previous = state;
+  state = next;
+  if (history !== 'none') query.writeState(state, { replace: history === 'replace' });
+  fillForm(state.filters);
+  for (const button of byId('range').querySelectorAll('button')) {
+    button.setAttribute('aria-pressed', String(button.dataset.range === state.range));
+  }
+  const active = query.FILTER_KEYS.filter((key) => key !== 'q' && state.filters[key]).length;
+  byId('filters-toggle').textContent = active ? `Filters · ${active}` : 'Filters';
+  const filtersChanged = force || !query.sameFilters(previous.filters, state.filters);
+  if (filtersChanged) loadFirstPage();
+  if (force || filtersChanged || previous.range !== state.range) loadStats();
+  syncDetail();
+}
+
+// -- the table ----------------------------------------------------------------------
+
+function showState(kind, text, ...actions) {
+  if (!kind) {
+    stateBox.hidden = true;
+    stateBox.replaceChildren();
+    return;
+  }
+  stateBox.hidden = false;
+  stateBox.dataset.kind = kind;
+  fill(
+    stateBox,
+    h('div', { class: 'state-icon', 'aria-hidden': 'true' }),
+    h('p', { class: 'state-text' }, text),
+    actions.length ? h('div', { class: 'state-actions' }, ...actions) : null,
+  );
+}
+
+function button(label, onClick, extra = '') {
+  return h('button', { type: 'button', class: `btn ${extra}`, onclick: onClick }, label);
+}
+
+function tokenForm() {
+  const input = h('input', { type: 'password', name: 'token', placeholder: 'API token', autocomplete: 'off', required: true });
+  return h('form', {
+    class: 'token-form',
+    onsubmit: (event) => {
+      event.preventDefault();
+      api.setToken(input.value.trim());
+      live.stop();
+      live.start();
+      applyState(state, { history: 'none', force: true });
+    },
+  }, input, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Use token'));
+}
+
+function showError(err) {
+  if (err.status === 401) {
+    showState('error', 'This server needs an API token to show its logs.', tokenForm());
+    return;
+  }
+  showState('error', `The logs could not be loaded. ${err.message}`,
+    button('Try again', () => loadFirstPage(), 'btn-primary'));
+}
+
+function updateChrome() {
+  olderButton.hidden = nextBefore === null;
+  const n = table.size;
+  byId('row-count').textContent = n ? `${n.toLocaleString()} shown${nextBefore === null ? '' : ' · more below'}` : '';
+  tableWrap.classList.toggle('is-empty', n === 0);
+  if (n > 0) {
+    showState(null);
+  } else if (query.hasFilters(state.filters)) {
+    showState('empty', 'No messages match these filters.',
+      button('Clear filters', () => applyState({ ...state, filters: {}, id: null })));
+  } else {
+    showState('empty', 'No messages yet. New ones appear here as soon as they are logged.');
+  }
+}
+
+async function loadFirstPage() {
+  listController?.abort();
+  const controller = new AbortController();
+  listController = controller;
+  loaded = false;
+  tableWrap.classList.add('is-loading');
+  if (table.size === 0) showState('loading', 'Loading messages…');
+  try {
+    const page = await api.listMessages(state.filters, null, controller.signal);
+    table.setRows(page.items);
+    nextBefore = page.next_before_id;
+    loaded = true;
+    buffered.clear();
+    reloadOnResume = false;
+    updateNewRows();
+    const waiting = early;
+    early = [];
+    for (const row of waiting) onRow(row);
+    updateChrome();
+  } catch (err) {
+    if (err.name === 'AbortError') return;
+    table.setRows([]);
+    nextBefore = null;
+    olderButton.hidden = true;
+    byId('row-count').textContent = '';
+    showError(err);
+  } finally {
+    if (listController === controller) tableWrap.classList.remove('is-loading');
+  }
+}
+
+async function loadOlder() {
+  if (nextBefore === null) return;
+  olderButton.disabled = true;
+  olderButton.textContent = 'Loading…';
+  try {
+    const page = await api.listMessages(state.filters, nextBefore, listController?.signal);
+    table.appendRows(page.items);
+    nextBefore = page.next_before_id;
+    updateChrome();
+  } catch (err) {
+    if (err.name !== 'AbortError') showState('error', `Older messages could not be loaded. ${err.message}`, button('Try again', loadOlder));
+  } finally {
+    olderButton.disabled = false;
+    olderButton.textContent = 'Older';
+  }
+}
+
+// -- live tail ----------------------------------------------------------------------
+
+function onRow(row) {
+  if (!loaded) {
+    early.push(row);
+    if (early.length > MAX_BUFFERED) early.shift();
+    return;
+  }
+  if (detail.id === String(row.id)) detail.render(row);
+  const known = table.get(row.id) !== undefined;
+  if (!query.matches(row, state.filters)) {
+    if (known) table.remove(row.id);
+    buffered.delete(row.id);
+    updateNewRows();
+    if (known) updateChrome();
+    return;
+  }
+  if (!known && paused) {
+    if (buffered.has(row.id) || buffered.size < MAX_BUFFERED) buffered.set(row.id, row);
+    else reloadOnResume = true;
+    updateNewRows();
+    return;
+  }
+  if (table.put(row, { hasMore: nextBefore !== null }) === 'inserted') {
+    const cut = table.trim(MAX_ROWS);
+    if (cut !== null) nextBefore = cut;
+    updateChrome();
+  }
+}
+
+function onResync() {
+  if (paused) reloadOnResume = true;
+  else loadFirstPage();
+}
+
+function updateNewRows() {
+  const badge = byId('new-rows');
+  const n = buffered.size;
+  badge.hidden = !paused || (n === 0 && !reloadOnResume);
+  badge.textContent = `${n}${reloadOnResume ? '+' : ''} new`;
+}
+
+let liveState = 'connecting';
+function showLiveState(next) {
+  liveState = next;
+  const labels = {
+    connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', error: 'Live tail unavailable',
+  };
+  const shown = paused ? 'paused' : liveState;
+  byId('live').dataset.state = shown;
+  byId('live-label').textContent = paused ? 'Paused' : labels[liveState];
+}
+
+function setPaused(value) {
+  paused = value;
+  const toggle = byId('live-toggle');
+  toggle.textContent = paused ? 'Resume' : 'Pause';
+  toggle.setAttribute('aria-pressed', String(paused));
+  if (!paused) {
+    if (reloadOnResume) {
+      loadFirstPage();
+    } else {
+      const rows = [...buffered.values()].sort((a, b) => (a.id - b.id));
+      buffered.clear();
+      for (const row of rows) onRow(row);
+    }
+  }
+  updateNewRows();
+  showLiveState(liveState);
+}
+
+// -- stats --------------------------------------------------------------------------
+
+async function loadStats({ quiet = false } = {}) {
+  statsController?.abort();
+  const controller = new AbortController();
+  statsController = controller;
+  if (!quiet) stats.loading();
+  try {
+    stats.render(await api.getStats(state.range, state.filters, controller.signal), state.filters);
+  } catch (err) {
+    if (err.name !== 'AbortError') stats.error(err);
+  }
+}
+
+// -- detail -------------------------------------------------------------------------
+
+function openDetail(id) {
+  detailPushed = true;
+  applyState({ ...state, id: String(id) });
+}
+
+function closeDetail() {
+  if (detailPushed) {
+    detailPushed = false;
+    window.history.back(); // the entry we pushed: back closes it, as the Back button does
+  } else {
+    applyState({ ...state, id: null }, { history: 'replace' });
+  }
+}
+
+async function syncDetail() {
+  if (!state.id) {
+    if (detail.open) detail.hide();
+    return;
+  }
+  if (detail.open && detail.id === state.id) return;
+  const row = table.get(state.id);
+  if (row) {
+    detail.render(row);
+    return;
+  }
+  const id = state.id;
+  detail.loading(id);
+  try {
+    const fetched = await api.getMessage(id);
+    if (state.id === id) detail.render(fetched);
+  } catch (err) {
+    if (state.id === id) detail.failed(id, err);
+  }
+}
+
+// -- events -------------------------------------------------------------------------
+
+let searchTimer = 0;
+form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  window.clearTimeout(searchTimer);
+  applyForm();
+});
+form.addEventListener('change', (event) => {
+  if (event.target.name !== 'q') applyForm();
+});
+form.elements.namedItem('q').addEventListener('input', () => {
+  window.clearTimeout(searchTimer);
+  searchTimer = window.setTimeout(applyForm, SEARCH_DEBOUNCE_MS);
+});
+byId('clear-filters').addEventListener('click', () => applyState({ ...state, filters: {}, id: null }));
+byId('range').addEventListener('click', (event) => {
+  const range = event.target.closest('button')?.dataset.range;
+  if (range) applyState({ ...state, range });
+});
+olderButton.addEventListener('click', loadOlder);
+byId('filters-toggle').addEventListener('click', (event) => {
+  const open = form.classList.toggle('is-open');
+  event.currentTarget.setAttribute('aria-expanded', String(open));
+});
+byId('live-toggle').addEventListener('click', () => setPaused(!paused));
+byId('new-rows').addEventListener('click', () => setPaused(false));
+window.addEventListener('popstate', () => {
+  detailPushed = false;
+  applyState(query.readState(), { history: 'none' });
+});
+document.addEventListener('keydown', (event) => {
+  const typing = event.target.closest('input, select, textarea');
+  if (event.key === '/' && !typing && !detail.open) {
+    event.preventDefault();
+    form.elements.namedItem('q').focus();
+  }
+});
+window.setInterval(() => {
+  if (document.visibilityState === 'visible') loadStats({ quiet: true });
+}, STATS_REFRESH_MS);
+
+// -- start --------------------------------------------------------------------------
+
+applyState(state, { history: 'replace', force: true });
+live.start();
