@@ -91,3 +91,13 @@ def test_scripts_never_turn_data_into_markup() -> None:
         if sinks.search(line)
     ]
     assert found == []
+
+
+def test_every_script_module_is_preloaded() -> None:
+    preloaded = {
+        attrs.get("href")
+        for tag, attrs in page_tags()
+        if tag == "link" and attrs.get("rel") == "modulepreload"
+    }
+    modules = {f"/static/js/{path.name}" for path in (STATIC_DIR / "js").glob("*.js")}
+    assert modules - preloaded == {"/static/js/main.js"}

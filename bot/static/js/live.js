@@ -17,6 +17,7 @@ export class LiveTail {
     this.onState = onState;
     this.controller = null;
     this.running = false;
+    this.generation = 0; // a restarted tail must not leave the old loop running too
     this.lastSeen = 0;
     this.watchdog = null;
   }
@@ -24,7 +25,8 @@ export class LiveTail {
   start() {
     if (this.running) return;
     this.running = true;
-    this.loop();
+    this.generation += 1;
+    this.loop(this.generation);
     this.watchdog = window.setInterval(() => {
       if (this.controller && Date.now() - this.lastSeen > SILENCE_LIMIT_MS) this.controller.abort();
     }, 5000);
@@ -36,10 +38,11 @@ export class LiveTail {
     this.controller?.abort();
   }
 
-  async loop() {
+  async loop(generation) {
+    const current = () => this.running && this.generation === generation;
     let failures = 0;
     let connectedBefore = false;
-    while (this.running) {
+    while (current()) {
       this.onState(connectedBefore ? 'reconnecting' : 'connecting');
       const controller = new AbortController();
       this.controller = controller;
@@ -70,7 +73,7 @@ export class LiveTail {
       } catch (err) {
         unauthorized = err?.status === 401;
       }
-      if (!this.running) return;
+      if (!current()) return;
       // Overflow means we fell behind, not that the server is down: come back soon and
       // reload. Anything else backs off: 1 s, 2 s, 4 s ... 15 s.
       failures = overflow ? 0 : failures + 1;

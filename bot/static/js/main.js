@@ -1,20 +1,18 @@
 // The dashboard page: wires the URL state, filters, table, live tail, stats and detail.
 import * as api from './api.js';
-import { byId, fill, h } from './dom.js';
 import { DetailPanel } from './detail.js';
-import { fromLocalInput, toLocalInput } from './format.js';
+import { byId } from './dom.js';
+import { FilterForm } from './filters.js';
 import { LiveTail } from './live.js';
 import * as query from './query.js';
+import { button, StateBox, tokenForm } from './states.js';
 import { StatsView } from './stats.js';
 import { LogTable } from './table.js';
 
 const MAX_BUFFERED = 500; // new rows held while paused; beyond that, resume reloads
 const MAX_ROWS = 1000; // lines kept on screen; older ones stay reachable with "Older"
 const STATS_REFRESH_MS = 30000;
-const SEARCH_DEBOUNCE_MS = 450;
 
-const form = byId('filters');
-const stateBox = byId('state');
 const olderButton = byId('older');
 const tableWrap = document.querySelector('.table-wrap');
 
@@ -33,51 +31,22 @@ const table = new LogTable(byId('rows'), { onOpen: (id) => openDetail(id) });
 const stats = new StatsView();
 const detail = new DetailPanel({ onClose: () => closeDetail() });
 const live = new LiveTail({ onRow, onResync, onState: showLiveState });
+const stateBox = new StateBox();
+const filterForm = new FilterForm({
+  onApply: (filters) => applyState({ ...state, filters, id: null }),
+  onClear: () => applyState({ ...state, filters: {}, id: null }),
+});
 
 // -- filters and URL --------------------------------------------------------------
-
-function fillForm(filters) {
-  for (const key of query.FILTER_KEYS) {
-    const input = form.elements.namedItem(key);
-    const value = filters[key] || '';
-    input.value = key === 'since' || key === 'until' ? toLocalInput(value) : value;
-    input.setCustomValidity('');
-  }
-}
-
-/** The form as filters, or null (with the browser's message shown) when it is invalid. */
-function readForm() {
-  const filters = {};
-  for (const key of query.FILTER_KEYS) {
-    const raw = form.elements.namedItem(key).value.trim();
-    const value = key === 'since' || key === 'until' ? fromLocalInput(raw) : raw;
-    if (value) filters[key] = value;
-  }
-  const until = form.elements.namedItem('until');
-  const wrong = filters.since && filters.until && new Date(filters.since) >= new Date(filters.until);
-  until.setCustomValidity(wrong ? 'Must be later than "From".' : '');
-  if (wrong) {
-    until.reportValidity();
-    return null;
-  }
-  return filters;
-}
-
-function applyForm() {
-  const filters = readForm();
-  if (filters) applyState({ ...state, filters, id: null });
-}
 
 function applyState(next, { history = 'push', force = false } = {}) {
   const previous = state;
   state = next;
   if (history !== 'none') query.writeState(state, { replace: history === 'replace' });
-  fillForm(state.filters);
-  for (const button of byId('range').querySelectorAll('button')) {
-    button.setAttribute('aria-pressed', String(button.dataset.range === state.range));
+  filterForm.show(state.filters);
+  for (const choice of byId('range').querySelectorAll('button')) {
+    choice.setAttribute('aria-pressed', String(choice.dataset.range === state.range));
   }
-  const active = query.FILTER_KEYS.filter((key) => key !== 'q' && state.filters[key]).length;
-  byId('filters-toggle').textContent = active ? `Filters · ${active}` : 'Filters';
   const filtersChanged = force || !query.sameFilters(previous.filters, state.filters);
   if (filtersChanged) loadFirstPage();
   if (force || filtersChanged || previous.range !== state.range) loadStats();
@@ -87,42 +56,20 @@ function applyState(next, { history = 'push', force = false } = {}) {
 // -- the table ----------------------------------------------------------------------
 
 function showState(kind, text, ...actions) {
-  if (!kind) {
-    stateBox.hidden = true;
-    stateBox.replaceChildren();
-    return;
-  }
-  stateBox.hidden = false;
-  stateBox.dataset.kind = kind;
-  fill(
-    stateBox,
-    h('div', { class: 'state-icon', 'aria-hidden': 'true' }),
-    h('p', { class: 'state-text' }, text),
-    actions.length ? h('div', { class: 'state-actions' }, ...actions) : null,
-  );
+  if (kind) stateBox.show(kind, text, ...actions);
+  else stateBox.hide();
 }
 
-function button(label, onClick, extra = '') {
-  return h('button', { type: 'button', class: `btn ${extra}`, onclick: onClick }, label);
-}
-
-function tokenForm() {
-  const input = h('input', { type: 'password', name: 'token', placeholder: 'API token', autocomplete: 'off', required: true });
-  return h('form', {
-    class: 'token-form',
-    onsubmit: (event) => {
-      event.preventDefault();
-      api.setToken(input.value.trim());
-      live.stop();
-      live.start();
-      applyState(state, { history: 'none', force: true });
-    },
-  }, input, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Use token'));
+function useToken(token) {
+  api.setToken(token);
+  live.stop();
+  live.start();
+  applyState(state, { history: 'none', force: true });
 }
 
 function showError(err) {
   if (err.status === 401) {
-    showState('error', 'This server needs an API token to show its logs.', tokenForm());
+    showState('error', 'This server needs an API token to show its logs.', tokenForm(useToken));
     return;
   }
   showState('error', `The logs could not be loaded. ${err.message}`,
@@ -168,6 +115,7 @@ async function loadFirstPage() {
     table.setRows([]);
     nextBefore = null;
     olderButton.hidden = true;
+    tableWrap.classList.add('is-empty');
     byId('row-count').textContent = '';
     showError(err);
   } finally {
@@ -316,29 +264,11 @@ async function syncDetail() {
 
 // -- events -------------------------------------------------------------------------
 
-let searchTimer = 0;
-form.addEventListener('submit', (event) => {
-  event.preventDefault();
-  window.clearTimeout(searchTimer);
-  applyForm();
-});
-form.addEventListener('change', (event) => {
-  if (event.target.name !== 'q') applyForm();
-});
-form.elements.namedItem('q').addEventListener('input', () => {
-  window.clearTimeout(searchTimer);
-  searchTimer = window.setTimeout(applyForm, SEARCH_DEBOUNCE_MS);
-});
-byId('clear-filters').addEventListener('click', () => applyState({ ...state, filters: {}, id: null }));
 byId('range').addEventListener('click', (event) => {
   const range = event.target.closest('button')?.dataset.range;
   if (range) applyState({ ...state, range });
 });
 olderButton.addEventListener('click', loadOlder);
-byId('filters-toggle').addEventListener('click', (event) => {
-  const open = form.classList.toggle('is-open');
-  event.currentTarget.setAttribute('aria-expanded', String(open));
-});
 byId('live-toggle').addEventListener('click', () => setPaused(!paused));
 byId('new-rows').addEventListener('click', () => setPaused(false));
 window.addEventListener('popstate', () => {
@@ -349,7 +279,7 @@ document.addEventListener('keydown', (event) => {
   const typing = event.target.closest('input, select, textarea');
   if (event.key === '/' && !typing && !detail.open) {
     event.preventDefault();
-    form.elements.namedItem('q').focus();
+    filterForm.input('q').focus();
   }
 });
 window.setInterval(() => {
