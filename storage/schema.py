@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import sqlite3
 
 from .errors import MigrationError
@@ -107,16 +106,20 @@ def _latency_bounds() -> list[int]:
     return bounds
 
 
+def _bucket_floor(bounds: list[int], column: str) -> str:
+    """A binary search written as nested CASE: ~7 comparisons per row, not ~120."""
+    if len(bounds) == 1:
+        return str(bounds[0])
+    mid = len(bounds) // 2
+    return (
+        f"CASE WHEN {column} < {bounds[mid]} THEN {_bucket_floor(bounds[:mid], column)} "
+        f"ELSE {_bucket_floor(bounds[mid:], column)} END"
+    )
+
+
 LATENCY_BOUNDS = _latency_bounds()
 # A bucket's floor: a percentile read from the histogram is at most 10 % low.
-LATENCY_ROUNDED = (
-    "CASE "
-    + " ".join(
-        f"WHEN {{l}} < {upper} THEN {lower}"
-        for lower, upper in itertools.pairwise(LATENCY_BOUNDS)
-    )
-    + f" ELSE {LATENCY_BOUNDS[-1]} END"
-)
+LATENCY_ROUNDED = _bucket_floor(LATENCY_BOUNDS, "{l}")
 
 
 def _count_delta(row: str, delta: int) -> str:
