@@ -152,6 +152,7 @@ class AsyncDatabase:
         assert self._executor is not None and self._conn is not None
         await self._writer.close()
         await self._pool.close()
+        self._wal.stop()
         conn = self._conn
 
         def finish() -> None:
@@ -162,7 +163,6 @@ class AsyncDatabase:
             conn.close()
 
         await asyncio.get_running_loop().run_in_executor(self._executor, finish)
-        self._wal.stop()
         self._executor.shutdown(wait=True)
 
     @property

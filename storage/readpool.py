@@ -26,7 +26,7 @@ READS_PER_TRIP = 8
 
 
 class ReadJob(Generic[T]):
-    __slots__ = ("abandoned", "fn", "future", "queued_at", "started", "timed_out")
+    __slots__ = ("abandoned", "fn", "future", "queued_at", "started", "timed_out", "timer")
 
     def __init__(self, fn: ReadFn[T], future: asyncio.Future[T], queued_at: float) -> None:
         self.fn = fn
@@ -35,6 +35,7 @@ class ReadJob(Generic[T]):
         self.started: float | None = None
         self.timed_out = False
         self.abandoned = False
+        self.timer: asyncio.TimerHandle | None = None
 
 
 class ReadConn:
@@ -47,6 +48,7 @@ class ReadConn:
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self.current: ReadJob[Any] | None = None
+        self.broken = False
         self.busy = False
         self.last_used = time.monotonic()
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
@@ -76,6 +78,7 @@ class ReadConn:
             self._conn = open_reader(self._path)
         except StorageError as exc:
             self._conn = None
+            self.broken = True
             opened_error: StorageError | None = exc
         else:
             opened_error = None
@@ -192,7 +195,9 @@ class ReadPool:
                 if job.future.done():  # cancelled while waiting: never runs
                     continue
                 trip.append(job)
-                self.loop.call_later(self.query_timeout, self._check_timeout, conn, job)
+                job.timer = self.loop.call_later(
+                    self.query_timeout, self._check_timeout, conn, job
+                )
             if not trip:
                 return
             now = time.monotonic()
@@ -205,12 +210,12 @@ class ReadPool:
         if job.future.done() and not job.abandoned:
             return
         started = job.started
-        if started is None:
-            self.loop.call_later(self.query_timeout, self._check_timeout, conn, job)
+        if started is None:  # still queued behind others in its trip
+            job.timer = self.loop.call_later(self.query_timeout, self._check_timeout, conn, job)
             return
         remaining = started + self.query_timeout - time.monotonic()
         if remaining > 0:
-            self.loop.call_later(remaining, self._check_timeout, conn, job)
+            job.timer = self.loop.call_later(remaining, self._check_timeout, conn, job)
             return
         job.timed_out = True
         if conn.interrupt_if_running(job):
@@ -221,6 +226,8 @@ class ReadPool:
         conn.last_used = time.monotonic()
         for job, (ok, value) in zip(trip, results, strict=True):
             self.reads += 1
+            if job.timer is not None:
+                job.timer.cancel()
             if job.future.done():
                 continue
             if ok:
@@ -228,9 +235,14 @@ class ReadPool:
             else:
                 job.future.set_exception(value)
         self._tuner.note_done(len(trip), bool(self._waiting))
-        if self._closed:
+        if conn.broken and not self._closed:
+            # It could not open: drop it, the next dispatch opens a fresh one.
             conn.stop()
             self._conns.remove(conn)
+        if self._closed:
+            if conn in self._conns:
+                conn.stop()
+                self._conns.remove(conn)
             if not self._conns:
                 self._drained.set()
             return
