@@ -50,7 +50,10 @@ def redact_secrets(
     for key, value in event_dict.items():
         if key.lower() in SECRET_KEYS:
             event_dict[key] = REDACTED
-        elif isinstance(value, str | MutableMapping | list | tuple):
+        elif value.__class__ is str:
+            if "earer" in value or "EARER" in value:
+                event_dict[key] = _BEARER.sub(r"\1" + REDACTED, value)
+        elif isinstance(value, dict | list | tuple | MutableMapping):
             event_dict[key] = _redact(value)
     return event_dict
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import itertools
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -80,10 +81,19 @@ def _storage_error(exc: StorageError) -> web.Response:
     raise exc
 
 
+_ID_PREFIX = uuid.uuid4().hex[:8]
+_ids = itertools.count(1)
+
+
+def next_request_id() -> str:
+    """Unique per process lifetime without a system call per request."""
+    return f"{_ID_PREFIX}-{next(_ids)}"
+
+
 @web.middleware
 async def context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Request id bound for every log line; one access log line and metrics per request."""
-    request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+    request_id = request.headers.get("X-Request-ID", "")[:64] or next_request_id()
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)
     started = time.perf_counter()
