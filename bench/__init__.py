@@ -1,0 +1,1 @@
+"""msglog storage benchmarks: `python -m bench --help`."""
