@@ -12,6 +12,7 @@ from . import keys
 from .live import ChangeHub
 from .metrics import Metrics
 from .middleware import api_token_middleware, context_middleware, error_middleware
+from .retention import retention_ctx
 from .routes import setup_routes
 from .settings import Settings
 
@@ -57,6 +58,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.SETTINGS] = settings
     app[keys.METRICS] = Metrics()
     app.cleanup_ctx.append(database_ctx)
+    app.cleanup_ctx.append(retention_ctx)
     app.on_shutdown.append(close_streams)
     setup_routes(app)
     return app

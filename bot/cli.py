@@ -16,6 +16,7 @@ from storage import AsyncDatabase, StorageError
 from . import logs
 from .app import create_app
 from .cli_accounts import add_commands as add_account_commands
+from .cli_ops import add_commands as add_ops_commands
 from .settings import Settings
 
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="create or upgrade the schema, then exit")
     migrate.set_defaults(func=cmd_migrate)
     add_account_commands(sub)
+    add_ops_commands(sub)
     return parser
 
 

@@ -1,0 +1,140 @@
+"""`python run.py backup PATH` and `python run.py import OLD.db`: operations on the file."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from storage import StorageError
+from storage.backup import PAGES_PER_STEP, backup
+from storage.legacy_import import ImportReport, import_file
+
+from .app import open_database
+from .settings import Settings
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"msglog: {message}", file=sys.stderr)
+    return code
+
+
+class ProgressBar:
+    """A progress bar on stderr when it is a terminal; silent otherwise (logs, pipes)."""
+
+    def __init__(self, description: str, unit: str) -> None:
+        self._bar: Progress | None = None
+        if sys.stderr.isatty():
+            self._bar = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn(unit),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+            )
+            self._task = self._bar.add_task(description, total=None)
+
+    def __enter__(self) -> ProgressBar:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def update(self, done: int, total: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done, total=total)
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    target = Path(args.path)
+    try:
+        with ProgressBar("backup", "pages") as bar:
+            report = backup(
+                settings.db_path,
+                target,
+                pages_per_step=args.pages_per_step,
+                progress=bar.update,
+                overwrite=args.force,
+            )
+    except StorageError as exc:
+        return _fail(str(exc))
+    logs = "" if report.message_logs is None else f", {report.message_logs} message logs"
+    print(
+        f"backup of {settings.db_path} written to {report.path}: {report.pages} pages "
+        f"({report.bytes / 1e6:.1f} MB){logs}, integrity ok, {report.seconds:.1f} s"
+    )
+    return 0
+
+
+def _summary(source: Path, target: Path, report: ImportReport) -> str:
+    lines = [
+        f"imported from {source} into {target}:",
+        f"  message logs: {report.logs_imported} imported, {report.logs_skipped} skipped "
+        "(already present)",
+        f"  accounts:     {report.accounts_imported} imported, {report.accounts_skipped} "
+        "skipped (email already present)",
+    ]
+    if report.accounts_with_legacy_secrets:
+        lines.append(
+            f"  {report.accounts_with_legacy_secrets} imported account(s) keep secrets in the "
+            "older runtime's form: run `python run.py accounts encrypt` to seal them"
+        )
+    return "\n".join(lines)
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    source = Path(args.path)
+
+    async def run() -> ImportReport:
+        async with open_database(settings) as db:
+            with ProgressBar("import", "rows") as bar:
+                return await import_file(db, source, progress=bar.update)
+
+    try:
+        report = asyncio.run(run())
+    except StorageError as exc:
+        return _fail(f"import failed: {exc}")
+    print(_summary(source, settings.db_path, report))
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `backup` and `import` on the main parser's subparsers."""
+    p = sub.add_parser(
+        "backup",
+        help="consistent online copy of the database (safe while the service runs)",
+        description="Copy the database to PATH while the service keeps writing; the copy "
+        "is a snapshot of the moment the backup started and is checked with "
+        "PRAGMA integrity_check before it is kept.",
+    )
+    p.add_argument("path", help="where to write the copy (must not exist, see --force)")
+    p.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    p.add_argument(
+        "--pages-per-step", type=int, default=PAGES_PER_STEP, metavar="N",
+        help=f"pages copied per step (default {PAGES_PER_STEP})",
+    )
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser(
+        "import",
+        help="copy logs and accounts from an older runtime's database (idempotent)",
+        description="Copy message logs and accounts from OLD.db, a database of the older "
+        "runtime, into the configured database. Rows already present are skipped, so "
+        "running it again adds nothing. OLD.db is only read. Safe while the service runs.",
+    )
+    p.add_argument("path", metavar="OLD.db", help="the older runtime's SQLite file")
+    p.set_defaults(func=cmd_import)

@@ -1,0 +1,192 @@
+"""Import logs and accounts from an older runtime's SQLite file, through the writer.
+
+Idempotent: logs are keyed by (kook_message_id, target_platform, target_channel), the
+older runtime's NULL targets becoming '' as in ours; accounts by email (any case). A row
+whose key is already here is skipped, so a second run adds nothing. The source file is
+opened read-only and never changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import StorageError
+from .schema import NOW_MS, to_ms
+from .secretbox import SecretBox
+
+if TYPE_CHECKING:
+    from .database import AsyncDatabase
+
+CHUNK = 500
+# (rows done, rows in total) after each chunk.
+Progress = Callable[[int, int], None]
+
+_LOG_INSERT_HEAD = (
+    "INSERT INTO message_logs (kook_message_id, target_platform, target_channel, "
+    "kook_channel_id, content, message_type, sender_name, status, error_message, "
+    "latency_ms, attempts, created_at, updated_at) VALUES "
+)
+_LOG_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_LOG_INSERT_TAIL = " ON CONFLICT (kook_message_id, target_platform, target_channel) DO NOTHING"
+_ACCOUNT_INSERT = (
+    "INSERT INTO accounts (email, password_encrypted, cookie, status, last_active, "
+    "created_at) SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS "
+    "(SELECT 1 FROM accounts WHERE email = ? COLLATE NOCASE)"
+)
+
+
+class ImportSourceError(StorageError):
+    """The file to import from is missing or is not an older runtime's database."""
+
+
+@dataclass(slots=True)
+class ImportReport:
+    logs_imported: int = 0
+    logs_skipped: int = 0
+    accounts_imported: int = 0
+    accounts_skipped: int = 0
+    # Imported accounts whose secrets are still as the older runtime stored them.
+    accounts_with_legacy_secrets: int = 0
+
+
+class _Source:
+    """The older file, read-only, read in keyset chunks on a worker thread."""
+
+    def __init__(self, path: Path) -> None:
+        if not path.is_file():
+            raise ImportSourceError(f"no database at {path}")
+        uri = path.resolve().as_uri() + "?mode=ro"
+        self.conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        try:
+            tables = {r[0] for r in self.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+            )}
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise ImportSourceError(f"{path} is not an SQLite database ({exc})") from exc
+        self.logs = self._columns("message_logs") if "message_logs" in tables else set()
+        self.accounts = self._columns("accounts") if "accounts" in tables else set()
+        if not {"kook_message_id", "kook_channel_id"} <= self.logs and "email" not in self.accounts:
+            self.conn.close()
+            raise ImportSourceError(
+                f"{path} has no message_logs or accounts table of the older runtime"
+            )
+
+    def _columns(self, table: str) -> set[str]:
+        return {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}
+
+    def count(self, table: str) -> int:
+        return int(self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    def log_select(self) -> str:
+        cols = self.logs
+
+        def col(name: str, default: str = "NULL") -> str:
+            return name if name in cols else default
+
+        created = f"coalesce({to_ms(col('created_at'))}, {NOW_MS})"
+        updated = f"coalesce({to_ms(col('updated_at'))}, {created})"
+        # Same order as _LOG_ROW; NULL targets of the older runtime are '' in ours.
+        return (
+            f"SELECT rowid, kook_message_id, coalesce({col('target_platform')}, ''), "
+            f"coalesce({col('target_channel')}, ''), coalesce(kook_channel_id, ''), "
+            f"{col('content')}, {col('message_type')}, {col('sender_name')}, "
+            f"coalesce({col('status')}, 'pending'), {col('error_message')}, "
+            f"{col('latency_ms')}, coalesce({col('attempts')}, 1), {created}, {updated} "
+            "FROM message_logs WHERE rowid > ? ORDER BY rowid LIMIT ?"
+        )
+
+    def account_select(self) -> str:
+        cols = self.accounts
+
+        def col(name: str) -> str:
+            return name if name in cols else "NULL"
+
+        return (
+            f"SELECT rowid, email, {col('password_encrypted')}, {col('cookie')}, "
+            f"coalesce({col('status')}, 'offline'), {to_ms(col('last_active'))}, "
+            f"coalesce({to_ms(col('created_at'))}, {NOW_MS}) "
+            "FROM accounts WHERE rowid > ? ORDER BY rowid LIMIT ?"
+        )
+
+    def chunk(self, sql: str, after: int) -> list[tuple[Any, ...]]:
+        return self.conn.execute(sql, (after, CHUNK)).fetchall()
+
+
+async def import_file(
+    db: AsyncDatabase, path: Path, progress: Progress | None = None
+) -> ImportReport:
+    """Copy the older file's logs and accounts into `db`; rows already here are skipped."""
+    path = Path(path)
+    if path.resolve() == db.path.resolve():
+        raise ImportSourceError("cannot import a database into itself")
+    source = await asyncio.to_thread(_Source, path)
+    report = ImportReport()
+    try:
+        total = 0
+        if source.logs:
+            total += await asyncio.to_thread(source.count, "message_logs")
+        if source.accounts:
+            total += await asyncio.to_thread(source.count, "accounts")
+        done = 0
+
+        def advance(rows: int) -> None:
+            nonlocal done
+            done += rows
+            if progress is not None:
+                progress(done, total)
+
+        if progress is not None:
+            progress(0, total)
+        if source.logs:
+            await _import_logs(db, source, report, advance)
+        if source.accounts:
+            await _import_accounts(db, source, report, advance)
+    finally:
+        source.conn.close()
+    return report
+
+
+async def _import_logs(
+    db: AsyncDatabase, source: _Source, report: ImportReport, advance: Callable[[int], None]
+) -> None:
+    sql = source.log_select()
+    after = 0
+    while rows := await asyncio.to_thread(source.chunk, sql, after):
+        after = rows[-1][0]
+        valid = [r[1:] for r in rows if r[1] is not None]
+        if valid:
+            statement = _LOG_INSERT_HEAD + ",".join([_LOG_ROW] * len(valid)) + _LOG_INSERT_TAIL
+            params = [value for row in valid for value in row]
+            result = await db.execute_write(statement, params)
+            inserted = result.rowcount
+        else:
+            inserted = 0
+        report.logs_imported += inserted
+        report.logs_skipped += len(rows) - inserted
+        advance(len(rows))
+
+
+async def _import_accounts(
+    db: AsyncDatabase, source: _Source, report: ImportReport, advance: Callable[[int], None]
+) -> None:
+    sql = source.account_select()
+    after = 0
+    while rows := await asyncio.to_thread(source.chunk, sql, after):
+        after = rows[-1][0]
+        valid = [r[1:] for r in rows if r[1]]
+        results = await asyncio.gather(
+            *(db.execute_write(_ACCOUNT_INSERT, (*r, r[0])) for r in valid)
+        )
+        for row, result in zip(valid, results, strict=True):
+            if result.rowcount:
+                report.accounts_imported += 1
+                if SecretBox.is_legacy(row[1]) or SecretBox.is_legacy(row[2]):
+                    report.accounts_with_legacy_secrets += 1
+        report.accounts_skipped += len(rows) - sum(1 for r in results if r.rowcount)
+        advance(len(rows))

@@ -1,0 +1,174 @@
+"""Retention: delete old logs in small writer batches, then hand freed pages back."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .sqlite_errors import translate
+from .timeutil import now_ms
+
+if TYPE_CHECKING:
+    from .database import AsyncDatabase
+
+DAY_MS = 86_400_000
+# Rows per DELETE: each is one short transaction, so other writes interleave with a purge.
+DELETE_BATCH = 500
+# Pages per PRAGMA incremental_vacuum call (4 MB at the default page size).
+VACUUM_STEP_PAGES = 1024
+AUTO_VACUUM_INCREMENTAL = 2
+
+_OLD_LOG_IDS = (
+    "SELECT id FROM message_logs WHERE created_at < ? ORDER BY created_at LIMIT ?"
+)
+# Tables whose foreign keys point at message_logs (the older runtime's failed_messages):
+# their rows of a deleted log go first, or the foreign key would refuse the delete.
+_REFERENCING = (
+    "SELECT m.name AS tbl, f.\"from\" AS col FROM sqlite_master AS m "
+    "JOIN pragma_foreign_key_list(m.name) AS f "
+    "WHERE m.type = 'table' AND f.\"table\" = 'message_logs'"
+)
+# Webhook de-duplication keys older than the logs they guarded are of no more use.
+_DELETE_EVENTS = (
+    "DELETE FROM webhook_events WHERE (source, event_id) IN "
+    "(SELECT source, event_id FROM webhook_events WHERE created_at < ? LIMIT ?)"
+)
+
+# The statistics rollups (kept by triggers on message_logs) count deleted logs down to 0
+# but keep their rows; these find those tables and their keys.
+_ROLLUP_TABLES = (
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'stats\\_%' ESCAPE '\\'"
+)
+_PRIMARY_KEY = "SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk"
+_COLUMNS = "SELECT name FROM pragma_table_info(?)"
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionReport:
+    """What one retention pass did."""
+
+    cutoff_ms: int
+    logs_deleted: int
+    events_deleted: int
+    rollup_rows_deleted: int
+    pages_freed: int
+
+
+def cutoff_for(days: int, now: int | None = None) -> int:
+    """Epoch ms before which rows are older than `days` days."""
+    return (now_ms() if now is None else now) - days * DAY_MS
+
+
+async def delete_batches(
+    db: AsyncDatabase, sql: str, cutoff_ms: int, batch: int = DELETE_BATCH
+) -> AsyncIterator[int]:
+    """Run `sql` (cutoff, batch) until a batch deletes fewer rows; yield each batch's count."""
+    while True:
+        result = await db.execute_write(sql, (cutoff_ms, batch))
+        yield result.rowcount
+        if result.rowcount < batch:
+            return
+        await asyncio.sleep(0)  # let queued writes and readers in between batches
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+async def purge_logs_batches(
+    db: AsyncDatabase, cutoff_ms: int, batch: int = DELETE_BATCH
+) -> AsyncIterator[int]:
+    """Delete message logs created before `cutoff_ms`, one short batch per step."""
+    refs = [(r["tbl"], r["col"]) for r in await db.execute_read(_REFERENCING)]
+    while True:
+        rows = await db.execute_read(_OLD_LOG_IDS, (cutoff_ms, batch))
+        ids = [r["id"] for r in rows]
+        if not ids:
+            return
+        marks = ",".join("?" * len(ids))
+        for table, column in refs:
+            await db.execute_write(
+                f"DELETE FROM {_quoted(table)} WHERE {_quoted(column)} IN ({marks})", ids
+            )
+        # The delete trigger on message_logs keeps the full-text index in step.
+        result = await db.execute_write(f"DELETE FROM message_logs WHERE id IN ({marks})", ids)
+        yield result.rowcount
+        if len(ids) < batch:
+            return
+        await asyncio.sleep(0)  # let queued writes and readers in between batches
+
+
+async def purge_logs(db: AsyncDatabase, cutoff_ms: int, batch: int = DELETE_BATCH) -> int:
+    """Delete message logs created before `cutoff_ms`; how many went."""
+    return sum([n async for n in purge_logs_batches(db, cutoff_ms, batch)])
+
+
+async def purge_events(db: AsyncDatabase, cutoff_ms: int, batch: int = DELETE_BATCH) -> int:
+    """Delete webhook de-duplication keys recorded before `cutoff_ms`."""
+    return sum([n async for n in delete_batches(db, _DELETE_EVENTS, cutoff_ms, batch)])
+
+
+async def purge_empty_rollups(
+    db: AsyncDatabase, cutoff_ms: int, batch: int = DELETE_BATCH
+) -> int:
+    """Drop statistics buckets before `cutoff_ms` that deleting their logs brought to 0."""
+    deleted = 0
+    for row in await db.execute_read(_ROLLUP_TABLES):
+        table = row["name"]
+        keys = [r["name"] for r in await db.execute_read(_PRIMARY_KEY, (table,))]
+        names = {r["name"] for r in await db.execute_read(_COLUMNS, (table,))}
+        if not keys or not {"bucket", "n"} <= names:
+            continue
+        key = ", ".join(_quoted(k) for k in keys)
+        sql = (
+            f"DELETE FROM {_quoted(table)} WHERE ({key}) IN (SELECT {key} FROM "
+            f"{_quoted(table)} WHERE bucket < ? AND n = 0 LIMIT ?)"
+        )
+        deleted += sum([n async for n in delete_batches(db, sql, cutoff_ms, batch)])
+    return deleted
+
+
+def _freelist(conn: sqlite3.Connection) -> int:
+    try:
+        return int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+    except sqlite3.Error as exc:
+        raise translate(exc) from exc
+
+
+def _vacuum_step(conn: sqlite3.Connection) -> int:
+    """Free up to VACUUM_STEP_PAGES pages; how many free pages are left."""
+    try:
+        if conn.execute("PRAGMA auto_vacuum").fetchone()[0] == AUTO_VACUUM_INCREMENTAL:
+            # The pragma frees one page per step: fetch every row so it runs to the end.
+            conn.execute(f"PRAGMA incremental_vacuum({VACUUM_STEP_PAGES})").fetchall()
+    except sqlite3.Error as exc:
+        raise translate(exc) from exc
+    # Without INCREMENTAL (a file migrated from the older runtime) nothing is freed here;
+    # SQLite reuses the free pages for new rows instead.
+    return _freelist(conn)
+
+
+async def reclaim_space(db: AsyncDatabase) -> int:
+    """Hand free pages back to the file system in short steps; how many were freed."""
+    before = await db.run_on_writer(_freelist)
+    left = before
+    while left:
+        after = await db.run_on_writer(_vacuum_step)
+        if after >= left:
+            break
+        left = after
+        await asyncio.sleep(0)  # other writes go between the steps
+    return before - left
+
+
+async def apply(db: AsyncDatabase, days: int, now: int | None = None) -> RetentionReport:
+    """One retention pass: rows older than `days` days go, their space is reclaimed."""
+    cutoff = cutoff_for(days, now)
+    logs = await purge_logs(db, cutoff)
+    events = await purge_events(db, cutoff)
+    rollups = await purge_empty_rollups(db, cutoff)
+    freed = await reclaim_space(db)
+    return RetentionReport(cutoff, logs, events, rollups, freed)
