@@ -64,8 +64,10 @@ export function renderChart(container, stats) {
 
   const step = inner.w / series.length;
   const barWidth = Math.max(1, Math.min(28, step * 0.72));
-  const every = Math.max(1, Math.ceil(LABEL_GAP_PX / step));
   const spanSeconds = series.length * (stats.bucket_seconds || 0);
+  const byDay = spanSeconds > 2 * 86400;
+  let lastLabelX = -Infinity;
+  let lastDay = '';
   series.forEach((point, i) => {
     const x0 = MARGIN.left + i * step;
     const x = x0 + (step - barWidth) / 2;
@@ -77,10 +79,18 @@ export function renderChart(container, stats) {
     if (ok) group.append(s('rect', { class: 'bar-success', x, y: baseline - ok, width: barWidth, height: ok, rx: 1.5 }));
     if (bad) group.append(s('rect', { class: 'bar-failed', x, y: baseline - ok - bad, width: barWidth, height: bad, rx: 1.5 }));
     svg.append(group);
-    const centre = x0 + step / 2;
-    if (i % every === 0 && centre > MARGIN.left + 18 && centre < width - 24) {
-      svg.append(s('text', { class: 'tick', x: centre, y: height - 8, 'text-anchor': 'middle' },
-        axisLabel(new Date(point.t), spanSeconds)));
+    // Long ranges label the first bucket of each day; short ones any bucket, spaced out.
+    const start = new Date(point.t);
+    const day = start.toDateString();
+    const newDay = day !== lastDay;
+    lastDay = day;
+    const at = byDay ? x0 : x0 + step / 2;
+    const wanted = byDay ? newDay && i > 0 : true;
+    const fits = at - lastLabelX >= LABEL_GAP_PX && at > MARGIN.left + 18 && at < width - 24;
+    if (wanted && fits) {
+      lastLabelX = at;
+      svg.append(s('text', { class: 'tick', x: at, y: height - 8, 'text-anchor': 'middle' },
+        axisLabel(start, spanSeconds)));
     }
   });
   container.replaceChildren(svg);

@@ -55,7 +55,7 @@ export class StatsView {
     setFigure('stat-p50', fmt.latency(p50), p50 === null ? '' : fmt.latencyClass(p50));
     setFigure('stat-p95', fmt.latency(p95), p95 === null ? '' : fmt.latencyClass(p95));
     const scope = [filters.platform, filters.channel && `#${filters.channel}`].filter(Boolean);
-    this.note.textContent = scope.length ? `for ${scope.join(' · ')}` : '';
+    this.note.textContent = scope.length ? `· ${scope.join(' · ')}` : '';
     this.width = Math.floor(this.chart.clientWidth);
     renderChart(this.chart, stats);
     const list = byId('platforms');
