@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -29,18 +30,37 @@ class WriteResult:
 class BulkUpsert:
     """An INSERT that the writer may merge with its neighbours into one multi-row statement.
 
-    `tail` must end in `RETURNING id, <key columns>`; the first `key_width` parameters of
-    each row are those key columns, which is how each caller finds its own row id (the
-    order of RETURNING rows is not promised).
+    The first `len(key_columns)` parameters of each row are a unique key: after the merged
+    INSERT, one lookup by those keys inside the same transaction tells every caller its
+    own row id.
     """
 
     head: str
     row: str
-    tail: str
-    key_width: int
+    conflict: str
+    table: str
+    key_columns: tuple[str, ...]
+
+    @property
+    def key_width(self) -> int:
+        return len(self.key_columns)
 
     def single(self) -> str:
-        return f"{self.head}{self.row} {self.tail}"
+        return f"{self.head}{self.row} {self.conflict} RETURNING id"
+
+    def merged(self, rows: int) -> str:
+        return self.head + ",".join([self.row] * rows) + " " + self.conflict
+
+    def lookup(self, rows: int) -> str:
+        # RETURNING would hand back one row per sqlite3 step, and every step gives up and
+        # retakes the GIL; one JSON array comes back in a single step.
+        marks = "(" + ", ".join("?" * self.key_width) + ")"
+        on = " AND ".join(f"m.{c} = v.column{i}" for i, c in enumerate(self.key_columns, 1))
+        keys = ", ".join(f"v.column{i}" for i in range(1, self.key_width + 1))
+        return (
+            f"SELECT json_group_array(json_array(m.id, {keys})) "
+            f"FROM (VALUES {','.join([marks] * rows)}) AS v JOIN {self.table} AS m ON {on}"
+        )
 
 
 @dataclass(slots=True)
@@ -131,17 +151,16 @@ def _run_bulk(
     outcomes: list[Outcome | None],
 ) -> None:
     per_row = max(1, len(items[start].params))
-    chunk = max(1, MAX_PARAMS // per_row)
+    chunk = max(1, MAX_PARAMS // (per_row + bulk.key_width))
     for lo in range(start, end, chunk):
         hi = min(end, lo + chunk)
         group = items[lo:hi]
         if len(group) == 1:
             outcomes[lo] = _run_bulk_single(conn, bulk, group[0])
             continue
-        sql = bulk.head + ",".join([bulk.row] * len(group)) + " " + bulk.tail
         params = [p for item in group for p in item.params]
         try:
-            returned = conn.execute(sql, params).fetchall()
+            conn.execute(bulk.merged(len(group)), params)
         except sqlite3.Error as exc:
             if is_io_error(exc) or not conn.in_transaction:
                 raise
@@ -149,12 +168,15 @@ def _run_bulk(
             for i, item in enumerate(group):
                 outcomes[lo + i] = _run_bulk_single(conn, bulk, item)
             continue
-        ids = {tuple(r[1:]): r[0] for r in returned}
+        width = bulk.key_width
+        keys = [p for item in group for p in item.params[:width]]
+        found = conn.execute(bulk.lookup(len(group)), keys).fetchone()[0]
+        ids = {tuple(entry[1:]): entry[0] for entry in json.loads(found)}
         for i, item in enumerate(group):
-            row_id = ids.get(tuple(item.params[: bulk.key_width]))
+            row_id = ids.get(tuple(item.params[:width]))
             outcomes[lo + i] = (
                 WriteResult(row_id, 1) if row_id is not None
-                else StorageError("row id missing from RETURNING")
+                else StorageError("row id not found after insert")
             )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
 from typing import Any
 
 # Trigram FTS needs three characters; shorter terms are matched with LIKE over at most
@@ -49,3 +52,35 @@ def text_search(alias: str, query: str) -> tuple[str, list[Any]]:
 
 def time_bucket(column: str, bucket_ms: int) -> str:
     return f"({column} / {int(bucket_ms)}) * {int(bucket_ms)}"
+
+
+def iso_ms(column: str) -> str:
+    """Epoch milliseconds as '2026-11-23T07:16:35.038Z', in integer arithmetic."""
+    return (
+        f"strftime('%Y-%m-%dT%H:%M:%S', {column} / 1000, 'unixepoch') "
+        f"|| printf('.%03dZ', {column} % 1000)"
+    )
+
+
+def json_rows(columns: Sequence[str], time_columns: set[str], inner_sql: str) -> str:
+    """Wrap a SELECT so SQLite hands back all its rows as one JSON array.
+
+    sqlite3 releases and retakes the GIL for every row it steps; with the writer and the
+    event loop contending for it, a 50-row page waited for the GIL 50 times. One row of
+    JSON waits once, and json.loads builds the dicts in C.
+    """
+    fields = ", ".join(
+        f"'{name}', {iso_ms(name) if name in time_columns else name}" for name in columns
+    )
+    return f"SELECT json_group_array(json_object({fields})) FROM ({inner_sql})"
+
+
+def fetch_json(
+    sql: str, params: Sequence[Any]
+) -> Callable[[sqlite3.Connection], list[dict[str, Any]]]:
+    def run(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+        row = conn.execute(sql, params).fetchone()
+        rows: list[dict[str, Any]] = json.loads(row[0]) if row and row[0] else []
+        return rows
+
+    return run

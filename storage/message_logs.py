@@ -8,19 +8,21 @@ from typing import TYPE_CHECKING, Any
 
 from . import dialect
 from .batch import BulkUpsert
-from .timeutil import ms_to_iso, now_ms
+from .timeutil import now_ms
 
 if TYPE_CHECKING:
     from .database import AsyncDatabase
 
-COLUMNS = (
-    "id, kook_message_id, kook_channel_id, content, message_type, sender_name, "
-    "target_platform, target_channel, status, error_message, latency_ms, attempts, "
-    "created_at, updated_at"
+COLUMN_NAMES = (
+    "id", "kook_message_id", "kook_channel_id", "content", "message_type", "sender_name",
+    "target_platform", "target_channel", "status", "error_message", "latency_ms", "attempts",
+    "created_at", "updated_at",
 )
+COLUMNS = ", ".join(COLUMN_NAMES)
+TIME_COLUMNS = {"created_at", "updated_at"}
 STATUSES = ("pending", "success", "failed", "received")
 
-# Key columns first: the writer maps RETURNING rows back to callers by them.
+# Key columns first: the writer finds each caller's row id by them after a merged insert.
 UPSERT = BulkUpsert(
     head=(
         "INSERT INTO message_logs (kook_message_id, target_platform, target_channel, "
@@ -28,7 +30,7 @@ UPSERT = BulkUpsert(
         "latency_ms, created_at, updated_at) VALUES "
     ),
     row="(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    tail=(
+    conflict=(
         "ON CONFLICT (kook_message_id, target_platform, target_channel) DO UPDATE SET "
         "kook_channel_id = excluded.kook_channel_id, "
         "content = coalesce(excluded.content, message_logs.content), "
@@ -36,22 +38,15 @@ UPSERT = BulkUpsert(
         "sender_name = coalesce(excluded.sender_name, message_logs.sender_name), "
         "status = excluded.status, error_message = excluded.error_message, "
         "latency_ms = excluded.latency_ms, attempts = message_logs.attempts + 1, "
-        "updated_at = excluded.updated_at "
-        "RETURNING id, kook_message_id, target_platform, target_channel"
+        "updated_at = excluded.updated_at"
     ),
-    key_width=3,
+    table="message_logs",
+    key_columns=("kook_message_id", "target_platform", "target_channel"),
 )
 
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-def present(row: dict[str, Any]) -> dict[str, Any]:
-    out = dict(row)
-    out["created_at"] = ms_to_iso(row.get("created_at"))
-    out["updated_at"] = ms_to_iso(row.get("updated_at"))
-    return out
 
 
 async def log(
@@ -158,34 +153,41 @@ async def page(
         clauses.append(f"m.created_at <= ? AND (m.created_at < ? OR {tie})")
         params.extend([cursor["created_at"], cursor["created_at"], cursor["id"]])
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    sql = (
+    rows = await _fetch(
+        db,
         f"SELECT {_prefixed('m')} FROM message_logs AS m {where} "
-        "ORDER BY m.created_at DESC, m.id DESC LIMIT ?"
+        "ORDER BY m.created_at DESC, m.id DESC LIMIT ?",
+        [*params, limit + 1],
     )
-    rows = await db.execute_read(sql, (*params, limit + 1))
+    rows.sort(key=lambda r: (r["created_at"], r["id"]), reverse=True)
     more = len(rows) > limit
     rows = rows[:limit]
     next_id = rows[-1]["id"] if more and rows else None
-    return [present(r) for r in rows], next_id
+    return rows, next_id
+
+
+async def _fetch(db: AsyncDatabase, inner_sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    """Rows of `inner_sql` (selecting COLUMN_NAMES) as presented dicts, in one step."""
+    sql = dialect.json_rows(COLUMN_NAMES, TIME_COLUMNS, inner_sql)
+    return await db.run_read(dialect.fetch_json(sql, params))
 
 
 def _prefixed(alias: str) -> str:
-    return ", ".join(f"{alias}.{c.strip()}" for c in COLUMNS.split(","))
+    return ", ".join(f"{alias}.{c}" for c in COLUMN_NAMES)
 
 
 async def get(db: AsyncDatabase, log_id: int) -> dict[str, Any] | None:
-    row = await db.execute_one(f"SELECT {COLUMNS} FROM message_logs WHERE id = ?", (log_id,))
-    return present(row) if row else None
+    rows = await _fetch(db, f"SELECT {COLUMNS} FROM message_logs WHERE id = ?", [log_id])
+    return rows[0] if rows else None
 
 
 async def by_ids(db: AsyncDatabase, ids: list[int]) -> list[dict[str, Any]]:
     if not ids:
         return []
     marks = ",".join("?" * len(ids))
-    rows = await db.execute_read(
-        f"SELECT {COLUMNS} FROM message_logs WHERE id IN ({marks}) ORDER BY id", ids
-    )
-    return [present(r) for r in rows]
+    rows = await _fetch(db, f"SELECT {COLUMNS} FROM message_logs WHERE id IN ({marks})", ids)
+    rows.sort(key=lambda r: int(r["id"]))
+    return rows
 
 
 async def iterate(
@@ -207,9 +209,11 @@ async def legacy_page(
     """The older runtime's call: offset paging, newest first."""
     clauses, params = LogFilter(status=status, platform=platform).where()
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    rows = await db.execute_read(
+    rows = await _fetch(
+        db,
         f"SELECT {_prefixed('m')} FROM message_logs AS m {where} "
         "ORDER BY m.created_at DESC, m.id DESC LIMIT ? OFFSET ?",
-        (*params, limit, offset),
+        [*params, limit, offset],
     )
-    return [present(r) for r in rows]
+    rows.sort(key=lambda r: (r["created_at"], r["id"]), reverse=True)
+    return rows
