@@ -15,6 +15,8 @@ def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
         out["failed_repeats"] = [r.get("error") for r in runs if not r.get("ok")]
     if any(r.get("hung") for r in good):
         out["hung"] = True  # a design that hung once is not fixed by the other runs
+    if any(r.get("never_acked") for r in good):
+        out["never_acked"] = max(r.get("never_acked") or 0 for r in good)
     return out
 
 

@@ -46,8 +46,10 @@ def _rate(cell: dict[str, Any]) -> str:
         return "error"
     if cell.get("hung"):
         return f"hung ({cell['acked']} acked)"
-    suffix = " (time cap)" if cell.get("capped_by_time") else ""
-    return f"{cell['writes_per_s']:.0f}{suffix}"
+    notes = ["time cap"] if cell.get("capped_by_time") else []
+    if cell.get("never_acked"):
+        notes.append(f"{cell['never_acked']:g} never acked")
+    return f"{cell['writes_per_s']:.0f}" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def writes_table(results: dict[str, Any]) -> str:

@@ -44,13 +44,16 @@ async def _producers(
 
     tasks = [asyncio.create_task(producer()) for _ in range(producers)]
     hung = False
-    while True:
-        done = all(t.done() for t in tasks)
-        if done:
-            break
+    never_acked = 0
+    while not all(t.done() for t in tasks):
         await asyncio.sleep(0.05)
         if time.perf_counter() - last_ack_at > hang_timeout:
-            hung = True  # nothing acknowledged for hang_timeout while writes wait
+            # Nothing acknowledged for hang_timeout. With every producer still waiting the
+            # design is stuck; once some have finished (the run ended), the writes left
+            # waiting were stranded at the end of the load and would never commit.
+            waiting = sum(1 for t in tasks if not t.done())
+            hung = waiting == len(tasks)
+            never_acked = 0 if hung else waiting
             break
     for t in tasks:
         t.cancel()
@@ -65,7 +68,8 @@ async def _producers(
         "elapsed_s": round(elapsed, 3),
         "writes_per_s": round(len(latencies) / elapsed, 1) if latencies else 0.0,
         "hung": hung,
-        "capped_by_time": not hung and len(latencies) < writes,
+        "never_acked": never_acked,
+        "capped_by_time": not hung and len(latencies) + never_acked < writes,
         **latency_summary(latencies),
     }
 
