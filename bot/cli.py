@@ -51,7 +51,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             shutdown_timeout=30,
         )
     except StorageError as exc:
-        return fail(f"cannot open database {settings.db_path}: {exc}")
+        detail = str(exc)
+        where = "" if str(settings.db_path) in detail else f" {settings.db_path}"
+        return fail(f"cannot open the database{where}: {detail}")
     except OSError as exc:
         return fail(f"cannot listen on {settings.host}:{settings.port}: {exc}")
     log.info("stopped")

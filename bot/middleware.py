@@ -63,7 +63,9 @@ def _storage_error(exc: StorageError) -> web.Response:
             headers={"Retry-After": str(max(1, round(exc.retry_after)))},
         )
     if isinstance(exc, StorageIOError):
-        full = "disk full" in str(exc) or "full" in str(exc).lower()
+        # The client gets a short answer; the operator needs the cause in the log.
+        log.warning("storage_write_failed", error=str(exc))
+        full = "full" in str(exc).lower()
         return error_response(
             507 if full else 503,
             "insufficient_storage" if full else "storage_unavailable",

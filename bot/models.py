@@ -3,14 +3,41 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 
 Status = Literal["pending", "success", "failed", "received"]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 Name = Annotated[str, StringConstraints(max_length=256)]
 MAX_INT64 = 2**63 - 1
+# JSON true/false are not latencies; strict ints refuse them (and numeric strings).
+Millis = Annotated[int, Field(ge=0, le=86_400_000, strict=True)]
+
+
+def _iso_text(value: object) -> object:
+    # pydantic would read "0.5" as a Unix time; the API promises ISO 8601 only.
+    if isinstance(value, str) and value.strip().lstrip("-").replace(".", "", 1).isdigit():
+        raise ValueError("expected an ISO 8601 date-time, e.g. 2026-11-23T07:00:00Z")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text)]
+
+
+def _not_null(value: object) -> object:
+    if value is None:
+        raise ValueError("may be left out, but not null")
+    return value
 
 
 class MessageIn(BaseModel):
@@ -27,17 +54,21 @@ class MessageIn(BaseModel):
     target_channel: Name = ""
     status: Status
     error_message: Annotated[str, StringConstraints(max_length=8192)] | None = None
-    latency_ms: Annotated[int, Field(ge=0, le=86_400_000)] | None = None
+    latency_ms: Millis | None = None
 
 
 class MessagePatch(BaseModel):
     """A retry's outcome."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
-    status: Status | None = None
+    status: Annotated[
+        Status | None,
+        AfterValidator(_not_null),
+        WithJsonSchema({"type": "string", "enum": list(get_args(Status))}),
+    ] = None
     error_message: Annotated[str, StringConstraints(max_length=8192)] | None = None
-    latency_ms: Annotated[int, Field(ge=0, le=86_400_000)] | None = None
+    latency_ms: Millis | None = None
 
     @model_validator(mode="after")
     def _not_empty(self) -> MessagePatch:
@@ -73,8 +104,8 @@ class Filters(BaseModel):
     channel: Name | None = None
     sender: Name | None = None
     q: Annotated[str, StringConstraints(max_length=256)] | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: IsoDateTime | None = None
+    until: IsoDateTime | None = None
 
 
 class ListQuery(Filters):

@@ -121,7 +121,12 @@ class Writer:
     async def _wait_for_batch(self, deadline: float) -> None:
         """Wait until batch_size items wait (counting the held one) or the deadline."""
         loop = asyncio.get_running_loop()
-        while not self._closing and self._queue.qsize() + 1 < self._batch_size:
+        # A full queue is as good as a full batch: producers are already waiting.
+        while (
+            not self._closing
+            and self._queue.qsize() + 1 < self._batch_size
+            and not self._queue.full()
+        ):
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return

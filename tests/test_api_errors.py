@@ -134,3 +134,19 @@ def test_non_loopback_host_without_token_is_refused_at_start(tmp_path: Path) -> 
     )
     assert proc.returncode != 0
     assert "MSGLOG_API_TOKEN" in proc.stderr
+
+
+async def test_patch_with_null_status_is_422(client: Any) -> None:
+    [row_id] = await post(client, message(1))
+    err = await error_of(await client.patch(f"/api/messages/{row_id}", json={"status": None}), 422)
+    assert err["details"][0]["field"] == "status"
+
+
+async def test_boolean_latency_is_422(client: Any) -> None:
+    await error_of(await client.post("/api/messages", json=message(1, latency_ms=True)), 422)
+
+
+async def test_numeric_time_bounds_are_422(client: Any) -> None:
+    for value in ["0.5", "1700000000", "-3"]:
+        err = await error_of(await client.get("/api/messages", params={"until": value}), 422)
+        assert err["details"][0]["field"] == "until"

@@ -41,17 +41,6 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
         yield server
 
 
-def known_bug(case: Any) -> bool:
-    """The one input of a known, reported bug (see the xfail test below)."""
-    body = case.body
-    return (
-        case.method.upper() == "PATCH"
-        and isinstance(body, dict)
-        and "status" in body
-        and body["status"] is None
-    )
-
-
 @pytest.fixture
 def api_schema(api_server: ServerProcess) -> Any:
     return schemathesis.openapi.from_url(api_server.url + "/openapi.json")
@@ -67,16 +56,9 @@ schema = schemathesis.pytest.from_fixture("api_schema")
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 def test_api_answers_every_generated_request_as_documented(case: Any) -> None:
-    if known_bug(case):
-        return
     case.call_and_validate(checks=PROMISED)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported: PATCH with \"status\": null hits the NOT NULL column and answers "
-    "409 conflict, a status the schema does not list (422 expected)",
-)
 async def test_patch_with_null_status_is_a_documented_422(api_server: ServerProcess) -> None:
     async with aiohttp.ClientSession() as session:
         async with session.post(api_server.url + "/api/messages", json=message("patch")) as r:

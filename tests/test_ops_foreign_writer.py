@@ -76,7 +76,9 @@ def test_corrupt_database_stops_start_with_clear_error_and_is_left_untouched(
     result = run_cli(["serve", "--port", "0"], path)
 
     assert result.returncode != 0
-    assert f"cannot open database {path}" in result.stderr
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("msglog:")]
+    assert "cannot open the database" in error
+    assert error.count(str(path)) == 1
     assert "not a database" in result.stderr or "malformed" in result.stderr
     assert "Traceback" not in result.stderr
     assert path.read_bytes() == before
