@@ -22,16 +22,28 @@ def fts_phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def text_search(alias: str, query: str) -> tuple[str, list[Any]]:
-    """A WHERE clause finding rows whose content or sender contains every term."""
+def uses_fts(query: str) -> bool:
+    return any(len(t) >= 3 for t in query.split())
+
+
+def text_search(
+    alias: str, query: str, candidates: int | None = None
+) -> tuple[str, list[Any]]:
+    """A WHERE clause finding rows whose content or sender contains every term.
+
+    With `candidates`, only that many of the newest full-text matches are considered:
+    a common word matches a large part of the table, and sorting all of them to show
+    the newest fifty is what made such searches slow.
+    """
     terms = query.split()
     long_terms = [t for t in terms if len(t) >= 3]
     short_terms = [t for t in terms if len(t) < 3]
     clauses: list[str] = []
     params: list[Any] = []
     if long_terms:
+        newest = f" ORDER BY rowid DESC LIMIT {int(candidates)}" if candidates else ""
         clauses.append(
-            f"{alias}.id IN (SELECT rowid FROM message_fts WHERE message_fts MATCH ?)"
+            f"{alias}.id IN (SELECT rowid FROM message_fts WHERE message_fts MATCH ?{newest})"
         )
         params.append(" AND ".join(fts_phrase(t) for t in long_terms))
     elif short_terms:

@@ -109,7 +109,7 @@ class LogFilter:
     since_ms: int | None = None
     until_ms: int | None = None
 
-    def where(self) -> tuple[list[str], list[Any]]:
+    def where(self, search_candidates: int | None = None) -> tuple[list[str], list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
         for column, value in (
@@ -128,17 +128,22 @@ class LogFilter:
             clauses.append("m.created_at < ?")
             params.append(self.until_ms)
         if self.q:
-            clause, search_params = dialect.text_search("m", self.q)
+            clause, search_params = dialect.text_search("m", self.q, search_candidates)
             clauses.append(clause)
             params.extend(search_params)
         return clauses, params
+
+
+# A first try at a full-text page looks only at this many of the newest matches.
+SEARCH_CANDIDATES = 2000
 
 
 async def page(
     db: AsyncDatabase, filt: LogFilter, limit: int = 50, before_id: int | None = None
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page newest first, and the keyset cursor of the next one (None at the end)."""
-    clauses, params = filt.where()
+    keyset: list[str] = []
+    keyset_params: list[Any] = []
     if before_id is not None:
         # The cursor row, or when it is gone (retention, a made-up number) the nearest
         # row below it: found through the primary key, never by walking an index.
@@ -150,15 +155,25 @@ async def page(
             return [], None
         # created_at <= ? bounds the index range; the OR only breaks ties.
         tie = "m.id < ?" if cursor["id"] == before_id else "m.id <= ?"
-        clauses.append(f"m.created_at <= ? AND (m.created_at < ? OR {tie})")
-        params.extend([cursor["created_at"], cursor["created_at"], cursor["id"]])
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    rows = await _fetch(
-        db,
-        f"SELECT {_prefixed('m')} FROM message_logs AS m {where} "
-        "ORDER BY m.created_at DESC, m.id DESC LIMIT ?",
-        [*params, limit + 1],
-    )
+        keyset.append(f"m.created_at <= ? AND (m.created_at < ? OR {tie})")
+        keyset_params.extend([cursor["created_at"], cursor["created_at"], cursor["id"]])
+
+    async def run(candidates: int | None) -> list[dict[str, Any]]:
+        clauses, params = filt.where(candidates)
+        clauses += keyset
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        return await _fetch(
+            db,
+            f"SELECT {_prefixed('m')} FROM message_logs AS m {where} "
+            "ORDER BY m.created_at DESC, m.id DESC LIMIT ?",
+            [*params, *keyset_params, limit + 1],
+        )
+
+    searching = bool(filt.q) and dialect.uses_fts(filt.q or "")
+    rows = await run(SEARCH_CANDIDATES if searching else None)
+    if searching and len(rows) <= limit:
+        # The newest matches did not fill the page: older ones may still qualify.
+        rows = await run(None)
     rows.sort(key=lambda r: (r["created_at"], r["id"]), reverse=True)
     more = len(rows) > limit
     rows = rows[:limit]
