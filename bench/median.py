@@ -23,7 +23,7 @@ def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def _merge(values: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, first in values[0].items():
-        column = [v.get(key) for v in values]
+        column: list[Any] = [v.get(key) for v in values]
         if isinstance(first, bool) or not all(isinstance(c, int | float) for c in column):
             if isinstance(first, dict) and all(isinstance(c, dict) for c in column):
                 out[key] = _merge(column)
