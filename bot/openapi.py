@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from .admin_models import AccountCreate, AccountOut, AccountPage, AccountPatch, AccountQuery
 from .models import (
     ErrorOut,
     ExportQuery,
@@ -60,11 +61,12 @@ ID_PARAM = {
 
 
 def build() -> dict[str, Any]:
-    models: list[type[BaseModel]] = [
-        MessageIn, MessagePatch, MessageOut, PageOut, IdsOut, StatsOut, ErrorOut
+    inputs: list[type[BaseModel]] = [MessageIn, MessagePatch, AccountCreate, AccountPatch]
+    outputs: list[type[BaseModel]] = [
+        MessageOut, PageOut, IdsOut, StatsOut, ErrorOut, AccountOut, AccountPage
     ]
     _, defs = models_json_schema(
-        [(m, "validation" if m in (MessageIn, MessagePatch) else "serialization") for m in models],
+        [(m, "validation") for m in inputs] + [(m, "serialization") for m in outputs],
         ref_template=REF,
     )
     body_in = {
@@ -133,9 +135,82 @@ def build() -> dict[str, Any]:
                     "responses": {"200": _json(_ref(StatsOut)), **_errors(401, 422)},
                 },
             },
+            **_admin_paths(),
+            **_webhook_paths(),
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": _json(ok)}}},
             "/readyz": {"get": {"summary": "Readiness: the database takes writes",
                                 "responses": {"200": _json(ok), "503": _json(ok, "not ready")}}},
         },
-        "components": {"schemas": defs["$defs"] if "$defs" in defs else defs},
+        "components": {
+            "schemas": defs["$defs"] if "$defs" in defs else defs,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def _body(model: type[BaseModel]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _admin_paths() -> dict[str, Any]:
+    """Admin routes: every one needs MSGLOG_ADMIN_TOKEN; 503 while admin is disabled."""
+    guarded = _errors(401, 429, 503)
+    secured: dict[str, Any] = {"security": [{"bearer": []}]}
+    return {
+        "/api/admin/accounts": {
+            "get": {
+                **secured,
+                "summary": "Bot accounts (never their secrets)",
+                "parameters": _query(AccountQuery),
+                "responses": {"200": _json(_ref(AccountPage)), **_errors(422), **guarded},
+            },
+            "post": {
+                **secured,
+                "summary": "Add a bot account; secrets are encrypted at rest",
+                "requestBody": _body(AccountCreate),
+                "responses": {"201": _json(_ref(AccountOut), "created"),
+                              **_errors(400, 409, 413, 422), **guarded},
+            },
+        },
+        "/api/admin/accounts/{id}": {
+            "get": {
+                **secured,
+                "summary": "One bot account",
+                "parameters": [ID_PARAM],
+                "responses": {"200": _json(_ref(AccountOut)), **_errors(404), **guarded},
+            },
+            "patch": {
+                **secured,
+                "summary": "Change status, password or cookie",
+                "parameters": [ID_PARAM],
+                "requestBody": _body(AccountPatch),
+                "responses": {"200": _json(_ref(AccountOut)),
+                              **_errors(400, 404, 413, 422), **guarded},
+            },
+            "delete": {
+                **secured,
+                "summary": "Remove a bot account",
+                "parameters": [ID_PARAM],
+                "responses": {"204": {"description": "removed"}, **_errors(404), **guarded},
+            },
+        },
+    }
+
+
+def _webhook_paths() -> dict[str, Any]:
+    ack = _json({"type": "object"}, "acknowledged (or the KOOK challenge answered)")
+    raw = {"required": True, "content": {
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        "application/json": {"schema": {"type": "object"}}}}
+    return {
+        "/webhooks/kook": {"post": {
+            "summary": "KOOK webhook: zlib unless ?compress=0, optionally AES-encrypted",
+            "requestBody": raw,
+            "responses": {"200": ack, **_errors(400, 401, 413, 422, 503)},
+        }},
+        "/webhooks/telegram": {"post": {
+            "summary": "Telegram webhook: X-Telegram-Bot-Api-Secret-Token required",
+            "requestBody": raw,
+            "responses": {"200": ack, **_errors(400, 401, 413, 422, 503)},
+        }},
     }
