@@ -103,7 +103,6 @@ class AsyncDatabase:
         self._wal.start()
         self._writer = Writer(
             self._conn,
-            self._executor,
             self._wal,
             batch_size=self.batch_size,
             flush_interval=self.flush_interval,

@@ -1,21 +1,39 @@
-"""The single writer: a bounded queue drained in batches on one dedicated thread."""
+"""The single writer: a bounded queue drained in batches by one dedicated thread.
+
+The batching loop runs on the writer thread itself (as in datasette), not on the event
+loop: under load the loop is busy with requests, and a writer coroutine waiting for its
+turn there stretched every batch cycle. The loop only enqueues and receives results,
+one callback per batch.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from .batch import BulkUpsert, Outcome, WriteItem, WriteResult, run_batch
 from .checkpoint import WalKeeper
 from .errors import StorageClosedError, StorageError, StorageIOError, StorageOverloaded
+from .sqlite_errors import translate
 
 T = TypeVar("T")
 # The caller resumes one event-loop turn after its result is set.
 WAKE_MARGIN = 0.0005
+
+
+class _Call:
+    """Maintenance work for the writer thread, run between batches."""
+
+    __slots__ = ("fn", "future")
+
+    def __init__(self, fn: Callable[[sqlite3.Connection], Any], future: asyncio.Future[Any]):
+        self.fn = fn
+        self.future = future
 
 
 class Writer:
@@ -24,7 +42,6 @@ class Writer:
     def __init__(
         self,
         conn: sqlite3.Connection,
-        executor: ThreadPoolExecutor,
         wal: WalKeeper,
         *,
         batch_size: int,
@@ -35,20 +52,22 @@ class Writer:
         on_batch: Callable[[int, float], None] | None = None,
     ) -> None:
         self._conn = conn
-        self._executor = executor
         self._wal = wal
         self._batch_size = max(1, batch_size)
         self._flush_interval = max(0.0, flush_interval)
         self._batch_max = max(1, batch_max)
-        self._queue: asyncio.Queue[WriteItem] = asyncio.Queue(maxsize=queue_max)
-        self._queue_max = queue_max
+        self._queue_max = max(1, queue_max)
         self._enqueue_timeout = enqueue_timeout
-        self._arrived = asyncio.Event()
-        self._blocked_puts = 0
-        self._closing = False
-        self._in_flight = 0
         self._on_batch = on_batch
-        self._task: asyncio.Task[None] | None = None
+        self._pending: deque[WriteItem | _Call] = deque()
+        self._cond = threading.Condition()
+        self._slots = asyncio.Semaphore(self._queue_max)
+        self._loop = asyncio.get_running_loop()
+        self._closing = False
+        self._done = asyncio.Event()
+        self._thread = threading.Thread(target=self._main, name="msglog-writer", daemon=True)
+        self._in_flight = 0
+        self._planned: float | None = None
         self._commit_estimate = 0.001  # refined by every lone batch
         self.batches = 0
         self.rows = 0
@@ -57,140 +76,179 @@ class Writer:
         self.last_error: str | None = None
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="msglog-writer")
+        self._thread.start()
+
+    # -- the event loop's side -----------------------------------------------------
 
     async def submit(
         self, sql: str, params: Sequence[Any] = (), bulk: BulkUpsert | None = None
     ) -> WriteResult:
         """Queue one write and wait for its own result after COMMIT."""
-        if self._closing:
-            raise StorageClosedError("database is closed; write refused")
-        loop = asyncio.get_running_loop()
-        item = WriteItem(sql, params, bulk, loop.time(), loop.create_future())
-        try:
-            self._queue.put_nowait(item)
-        except asyncio.QueueFull:
-            await self._put_waiting(item)
-        self._arrived.set()
+        await self._reserve()
+        item = WriteItem(sql, params, bulk, time.monotonic(), self._loop.create_future())
+        self._enqueue(item)
         # Cancelling this await does not unqueue the write: the writer still commits it.
         result: WriteResult = await item.future
         return result
 
-    async def _put_waiting(self, item: WriteItem) -> None:
-        self._blocked_puts += 1
-        try:
-            async with asyncio.timeout(self._enqueue_timeout):
-                await self._queue.put(item)
-        except TimeoutError:
-            raise StorageOverloaded(
-                f"write queue full ({self._queue_max} waiting) for {self._enqueue_timeout:g}s",
-                retry_after=max(1.0, self._enqueue_timeout),
-            ) from None
-        finally:
-            self._blocked_puts -= 1
-        # The enqueue time counts from when the item got a place in the queue.
-        item.enqueued_at = asyncio.get_running_loop().time()
+    async def run_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` on the writer thread between batches (maintenance, checks)."""
+        await self._reserve()
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._enqueue(_Call(fn, future))
+        return await future
+
+    async def _reserve(self) -> None:
+        if self._closing:
+            raise StorageClosedError("database is closed; write refused")
+        if self._slots.locked():
+            try:
+                async with asyncio.timeout(self._enqueue_timeout):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise StorageOverloaded(
+                    f"write queue full ({self._queue_max} waiting) "
+                    f"for {self._enqueue_timeout:g}s",
+                    retry_after=max(1.0, self._enqueue_timeout),
+                ) from None
+            if self._closing:
+                self._slots.release()
+                raise StorageClosedError("database closed while the write waited for room")
+        else:
+            await self._slots.acquire()  # free: returns without suspending
+
+    def _enqueue(self, item: WriteItem | _Call) -> None:
+        with self._cond:
+            self._pending.append(item)
+            waiting = len(self._pending)
+            # The thread sleeps until a first item, then until a full batch or deadline.
+            full = min(self._batch_size, self._queue_max)
+            if waiting == 1 or waiting >= full or isinstance(item, _Call):
+                self._cond.notify()
+
+    def _deliver(self, batch: list[WriteItem], outcomes: list[Outcome], seconds: float) -> None:
+        for item, outcome in zip(batch, outcomes, strict=True):
+            self._slots.release()
+            if item.future.done():
+                continue
+            if isinstance(outcome, StorageError):
+                item.future.set_exception(outcome)
+            else:
+                item.future.set_result(outcome)
+        if self._on_batch is not None:
+            self._on_batch(len(batch), seconds)
+
+    def _deliver_call(self, call: _Call, ok: bool, value: Any) -> None:
+        self._slots.release()
+        if call.future.done():
+            return
+        if ok:
+            call.future.set_result(value)
+        else:
+            call.future.set_exception(value)
 
     @property
     def queue_depth(self) -> int:
-        return self._queue.qsize() + self._in_flight
+        return len(self._pending) + self._in_flight
 
     async def close(self) -> None:
-        """Refuse new writes, commit everything queued, stop the loop."""
+        """Refuse new writes, commit everything queued, stop the thread."""
         self._closing = True
-        self._arrived.set()
-        if self._task is not None:
-            await asyncio.shield(self._task)
+        with self._cond:
+            self._cond.notify()
+        if self._thread.is_alive():
+            await asyncio.shield(self._done.wait())
 
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            if self._queue.empty():
-                if self._closing and self._blocked_puts == 0:
+    # -- the writer thread ---------------------------------------------------------
+
+    def _main(self) -> None:
+        try:
+            while True:
+                work = self._next_work()
+                if work is None:
                     return
-                self._arrived.clear()
-                await self._arrived.wait()
-                continue
-            first = self._queue.get_nowait()
-            self._in_flight = 1
+                if isinstance(work, _Call):
+                    self._run_call(work)
+                else:
+                    self._run_batch(work)
+        finally:
+            self._loop.call_soon_threadsafe(self._done.set)
+
+    def _next_work(self) -> list[WriteItem] | _Call | None:
+        """Block until there is a batch to commit (or a call to run); None at the end."""
+        with self._cond:
+            while not self._pending:
+                if self._closing:
+                    return None
+                self._cond.wait()
+            first = self._pending[0]
+            if isinstance(first, _Call):
+                self._pending.popleft()
+                return first
             # Start early by what waking up and committing a small batch takes, so the
-            # acknowledgement itself (not just the commit's start) lands within the
-            # flush interval.
+            # acknowledgement itself lands within the flush interval.
             lead = min(self._commit_estimate + WAKE_MARGIN, self._flush_interval / 2)
-            planned = first.enqueued_at + self._flush_interval - lead
-            timed_out = await self._wait_for_batch(planned)
-            batch = [first]
-            while len(batch) < self._batch_max and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            deadline = first.enqueued_at + self._flush_interval - lead
+            timed_out = False
+            while (
+                not self._closing
+                and len(self._pending) < self._batch_size
+                and len(self._pending) < self._queue_max
+            ):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    timed_out = True
+                    break
+                self._cond.wait(remaining)
+            batch: list[WriteItem] = []
+            while self._pending and len(batch) < self._batch_max:
+                head = self._pending[0]
+                if isinstance(head, _Call):
+                    break
+                batch.append(head)
+                self._pending.popleft()
             self._in_flight = len(batch)
-            await self._commit(loop, batch)
-            self._in_flight = 0
-            if timed_out and len(batch) <= self._batch_size:
-                took = loop.time() - planned
-                self._commit_estimate += (took - self._commit_estimate) / 8
+        if timed_out and len(batch) <= self._batch_size:
+            self._planned = deadline
+        else:
+            self._planned = None
+        return batch
 
-    async def _wait_for_batch(self, deadline: float) -> bool:
-        """Wait until batch_size items wait (counting the held one) or the deadline.
-
-        True when the deadline, not a full batch, ended the wait.
-        """
-        loop = asyncio.get_running_loop()
-        # A full queue is as good as a full batch: producers are already waiting.
-        while (
-            not self._closing
-            and self._queue.qsize() + 1 < self._batch_size
-            and not self._queue.full()
-        ):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return True
-            self._arrived.clear()
-            try:
-                async with asyncio.timeout(remaining):
-                    await self._arrived.wait()
-            except TimeoutError:
-                return True
-        return False
-
-    async def _commit(self, loop: asyncio.AbstractEventLoop, batch: list[WriteItem]) -> None:
+    def _run_batch(self, batch: list[WriteItem]) -> None:
         started = time.perf_counter()
         try:
-            outcomes = await asyncio.shield(
-                loop.run_in_executor(self._executor, self._execute, batch)
-            )
-        except asyncio.CancelledError:
-            raise
+            outcomes = run_batch(self._conn, batch)
         except Exception as exc:  # a bug in the batch path must not strand its callers
-            err = StorageError(f"writer failed: {exc!r}")
-            outcomes = [err] * len(batch)
-        self.batches += 1
-        failed = 0
-        for item, outcome in zip(batch, outcomes, strict=True):
-            if isinstance(outcome, StorageError):
-                failed += 1
-                if not item.future.done():
-                    item.future.set_exception(outcome)
-            elif not item.future.done():
-                item.future.set_result(outcome)
-        self.rows += len(batch) - failed
-        self.errors += failed
-        if self._on_batch is not None:
-            self._on_batch(len(batch), time.perf_counter() - started)
-
-    def _execute(self, batch: list[WriteItem]) -> list[Outcome]:
-        outcomes = run_batch(self._conn, batch)
+            outcomes = [StorageError(f"writer failed: {exc!r}")] * len(batch)
         io_failed = bool(outcomes) and all(isinstance(o, StorageIOError) for o in outcomes)
         self.io_failing = io_failed
         if io_failed:
             self.last_error = str(outcomes[0])
         else:
-            self._wal.after_commit(self._conn)
-        return outcomes
+            try:
+                self._wal.after_commit(self._conn)
+            except sqlite3.Error:
+                pass  # a missed checkpoint is retried after the next commit
+        failed = sum(1 for o in outcomes if isinstance(o, StorageError))
+        self.batches += 1
+        self.rows += len(batch) - failed
+        self.errors += failed
+        self._in_flight = 0
+        seconds = time.perf_counter() - started
+        if self._planned is not None:
+            took = time.monotonic() - self._planned
+            self._commit_estimate += (took - self._commit_estimate) / 8
+        self._loop.call_soon_threadsafe(self._deliver, batch, outcomes, seconds)
 
-    def run_sync(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
-        """Run `fn` on the writer thread between batches (maintenance, checks)."""
-        loop = asyncio.get_running_loop()
-        return loop.run_in_executor(self._executor, fn, self._conn)
+    def _run_call(self, call: _Call) -> None:
+        try:
+            value: Any = call.fn(self._conn)
+            ok = True
+        except sqlite3.Error as exc:
+            value, ok = translate(exc), False
+        except Exception as exc:
+            value, ok = exc, False
+        self._loop.call_soon_threadsafe(self._deliver_call, call, ok, value)
 
     def stats(self) -> dict[str, Any]:
         return {
