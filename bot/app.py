@@ -11,7 +11,7 @@ from storage import AsyncDatabase
 from . import keys
 from .live import ChangeHub
 from .metrics import Metrics
-from .middleware import api_token_middleware, context_middleware, error_middleware
+from .middleware import request_middleware
 from .retention import retention_ctx
 from .routes import setup_routes
 from .settings import Settings
@@ -53,7 +53,7 @@ async def close_streams(app: web.Application) -> None:
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[context_middleware, error_middleware, api_token_middleware],
+        middlewares=[request_middleware],
     )
     app[keys.SETTINGS] = settings
     app[keys.METRICS] = Metrics()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from storage import AsyncDatabase
@@ -50,6 +52,8 @@ class Metrics:
             "msglog_read_pool_waits", "Reads that had to wait, since start", registry=self.registry
         )
         self.wal_bytes = Gauge("msglog_wal_bytes", "WAL file size", registry=self.registry)
+        self._counters: dict[tuple[str, str, int], Any] = {}
+        self._timers: dict[tuple[str, str], Any] = {}
 
     def bind(self, db: AsyncDatabase) -> None:
         db.add_batch_observer(self._on_batch)
@@ -59,6 +63,18 @@ class Metrics:
         self.pool_waiting.set_function(lambda: float(db.stats()["read_pool"]["waiting"]))
         self.pool_waits.set_function(lambda: float(db.stats()["read_pool"]["waits"]))
         self.wal_bytes.set_function(lambda: float(db.stats()["wal"]["bytes"]))
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        # labels() takes a lock and builds a key each call; the children are cached here.
+        key = (method, route, status)
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters[key] = self.requests.labels(method, route, str(status))
+        timer = self._timers.get(key[:2])
+        if timer is None:
+            timer = self._timers[key[:2]] = self.latency.labels(method, route)
+        counter.inc()
+        timer.observe(seconds)
 
     def _on_batch(self, size: int, seconds: float) -> None:
         self.batch_size.observe(size)
