@@ -35,3 +35,14 @@ async def error_of(resp: Any, status: int) -> dict[str, Any]:
     assert set(body["error"]) == {"code", "message", "details"}
     err: dict[str, Any] = body["error"]
     return err
+
+
+async def stored_rows(client: Any) -> list[dict[str, Any]]:
+    """What the database holds, in insertion order (the fields webhooks fill)."""
+    from bot import keys
+
+    rows: list[dict[str, Any]] = await client.app[keys.DB].execute_read(
+        "SELECT kook_message_id, kook_channel_id, content, message_type, sender_name, "
+        "target_platform, target_channel, status, attempts FROM message_logs ORDER BY id"
+    )
+    return rows

@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from apihelp import error_of as assert_error
+from apihelp import stored_rows as rows
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from bot import keys
 from bot.app import create_app
 from bot.settings import Settings
-from storage import AsyncDatabase
 
 VERIFY = "kook-verify-Token-1"
 KEY = "s3cret-encrypt-key"
@@ -99,21 +100,6 @@ def make_client(aiohttp_client: Any, make_settings: Callable[..., Settings]) -> 
 
 async def post(client: Client, body: bytes, query: str = "") -> Any:
     return await client.post(f"/webhooks/kook{query}", data=body)
-
-
-async def rows(client: Client) -> list[dict[str, Any]]:
-    db: AsyncDatabase = client.app[keys.DB]
-    return await db.execute_read(
-        "SELECT kook_message_id, kook_channel_id, content, message_type, sender_name, "
-        "target_platform, target_channel, status, attempts FROM message_logs ORDER BY id"
-    )
-
-
-async def assert_error(resp: Any, status: int) -> dict[str, Any]:
-    assert resp.status == status
-    body: dict[str, Any] = (await resp.json())["error"]
-    assert set(body) == {"code", "message", "details"}
-    return body
 
 
 async def test_challenge_is_answered_with_its_value(client: Client) -> None:

@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from apihelp import error_of as assert_error
+from apihelp import stored_rows as rows
 
 from bot import keys
 from bot.app import create_app
 from bot.settings import Settings
-from storage import AsyncDatabase
 
 SECRET = "tg-Secret_token-1"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -62,21 +63,6 @@ async def post(client: Client, body: Any, secret: str | None = SECRET) -> Any:
     if isinstance(body, bytes):
         return await client.post("/webhooks/telegram", data=body, headers=headers)
     return await client.post("/webhooks/telegram", json=body, headers=headers)
-
-
-async def rows(client: Client) -> list[dict[str, Any]]:
-    db: AsyncDatabase = client.app[keys.DB]
-    return await db.execute_read(
-        "SELECT kook_message_id, kook_channel_id, content, message_type, sender_name, "
-        "target_platform, target_channel, status, attempts FROM message_logs ORDER BY id"
-    )
-
-
-async def assert_error(resp: Any, status: int) -> dict[str, Any]:
-    assert resp.status == status
-    body: dict[str, Any] = (await resp.json())["error"]
-    assert set(body) == {"code", "message", "details"}
-    return body
 
 
 async def test_message_is_stored_as_received(client: Client) -> None:
