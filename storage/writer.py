@@ -9,6 +9,7 @@ one callback per batch.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
 import time
@@ -22,6 +23,8 @@ from .errors import StorageClosedError, StorageError, StorageIOError, StorageOve
 from .sqlite_errors import translate
 
 T = TypeVar("T")
+# storage/ does not configure logging; the application does (stdlib falls back to stderr).
+log = logging.getLogger("msglog.storage")
 # The caller resumes one event-loop turn after its result is set.
 WAKE_MARGIN = 0.0005
 
@@ -171,8 +174,24 @@ class Writer:
                     self._run_call(work)
                 else:
                     self._run_batch(work)
+        except Exception as exc:
+            self.last_error = f"writer stopped: {exc!r}"
+            log.exception("msglog writer thread stopped")
         finally:
+            # Only a bug gets here with work left: fail it loudly rather than strand it.
+            self._closing = True
+            with self._cond:
+                stranded = list(self._pending)
+                self._pending.clear()
+            if stranded:
+                self._loop.call_soon_threadsafe(self._fail_stranded, stranded)
             self._loop.call_soon_threadsafe(self._done.set)
+
+    def _fail_stranded(self, stranded: list[WriteItem | _Call]) -> None:
+        for item in stranded:
+            self._slots.release()
+            if not item.future.done():
+                item.future.set_exception(StorageError("the writer stopped unexpectedly"))
 
     def _next_work(self) -> list[WriteItem] | _Call | None:
         """Block until there is a batch to commit (or a call to run); None at the end."""

@@ -199,3 +199,26 @@ async def test_io_failure_fails_its_batch_and_the_writer_recovers(
         assert db.writable
         rows = await db.execute_read("SELECT id FROM message_logs ORDER BY id")
         assert [r["id"] for r in rows] == [kept, after]
+
+
+async def test_a_writer_bug_fails_callers_instead_of_hanging(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storage import StorageError
+    from storage.writer import Writer
+
+    real = Writer._next_work
+    calls = 0
+
+    def breaks_on_second_call(self: Writer) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("simulated bug in the writer thread")
+        return real(self)
+
+    monkeypatch.setattr(Writer, "_next_work", breaks_on_second_call)
+    async with AsyncDatabase(db_path, flush_interval=0) as db:
+        assert await log(db, "before") > 0
+        with pytest.raises(StorageError):
+            await asyncio.wait_for(log(db, "after"), timeout=5)
