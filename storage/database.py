@@ -118,9 +118,13 @@ class AsyncDatabase:
             max_size=self.read_pool_max,
             idle_timeout=self.read_idle_timeout,
             query_timeout=self.query_timeout,
+            writes_done=self._rows_written,
         )
         self._pool.start()
         self._opened = True
+
+    def _rows_written(self) -> int:
+        return self._writer.rows if self._writer is not None else 0
 
     def _open_writer(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -131,6 +131,7 @@ class ReadPool:
         max_size: int,
         idle_timeout: float,
         query_timeout: float,
+        writes_done: Callable[[], int] | None = None,
     ) -> None:
         self.loop = asyncio.get_running_loop()
         self._path = path
@@ -140,7 +141,11 @@ class ReadPool:
         self.query_timeout = query_timeout
         self._conns: list[ReadConn] = []
         self._waiting: deque[ReadJob[Any]] = deque()
-        self._tuner = ConcurrencyTuner(self.min_size, self.max_size)
+        # Reads at once may drop below the connections kept open: on two cores a single
+        # busy reader often serves waiting readers and the writer best.
+        self._tuner = ConcurrencyTuner(
+            1, self.max_size, start=self.min_size, writes_done=writes_done
+        )
         self._closed = False
         self._drained = asyncio.Event()
         self._serial = 0
