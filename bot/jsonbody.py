@@ -8,8 +8,10 @@ from typing import Any
 from .errors import BadRequest
 
 
-def decode_object(raw: bytes, what: str = "body") -> dict[str, Any]:
-    """Strict UTF-8 JSON whose top level is an object."""
+def decode(raw: bytes, what: str = "body") -> Any:
+    """Strict UTF-8 JSON of any shape."""
+    if not raw:
+        raise BadRequest(f"{what} is empty; expected JSON")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -25,6 +27,12 @@ def decode_object(raw: bytes, what: str = "body") -> dict[str, Any]:
         raise BadRequest(
             f"{what} is not acceptable JSON (number too long or nesting too deep)"
         ) from None
+    return value
+
+
+def decode_object(raw: bytes, what: str = "body") -> dict[str, Any]:
+    """Strict UTF-8 JSON whose top level is an object."""
+    value = decode(raw, what)
     if not isinstance(value, dict):
         raise BadRequest(f"{what} must be a JSON object")
     return value

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from .errors import BadRequest, Unprocessable
+from .errors import Unprocessable
+from .jsonbody import decode
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -27,20 +27,7 @@ def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
 
 
 async def read_json(request: web.Request) -> Any:
-    body = await request.read()
-    if not body:
-        raise BadRequest("request body is empty; expected JSON")
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadRequest("request body is not valid UTF-8") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadRequest(f"malformed JSON at line {exc.lineno} column {exc.colno}") from None
-    except (ValueError, RecursionError):
-        # Nesting too deep, or an integer past Python's digit limit.
-        raise BadRequest("JSON body is too deeply nested or has an oversized number") from None
+    return decode(await request.read(), "request body")
 
 
 def parse(adapter: TypeAdapter[T], data: Any) -> T:
