@@ -40,13 +40,20 @@ class BulkUpsert:
     conflict: str
     table: str
     key_columns: tuple[str, ...]
+    # Built once: every queued write of this kind carries it.
+    single_sql: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "single_sql", f"{self.head}{self.row} {self.conflict} RETURNING id"
+        )
 
     @property
     def key_width(self) -> int:
         return len(self.key_columns)
 
     def single(self) -> str:
-        return f"{self.head}{self.row} {self.conflict} RETURNING id"
+        return self.single_sql
 
     def merged(self, rows: int) -> str:
         return self.head + ",".join([self.row] * rows) + " " + self.conflict
