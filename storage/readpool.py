@@ -274,6 +274,7 @@ class ReadPool:
             if not job.future.done():
                 job.future.set_exception(StorageClosedError("database closed"))
         # Busy connections stop when their trip comes back; idle ones stop now.
+        every = list(self._conns)
         for conn in [c for c in self._conns if not c.busy]:
             self._conns.remove(conn)
             conn.stop()
@@ -281,6 +282,13 @@ class ReadPool:
             # Every running read is interrupted at query_timeout, so this wait is bounded.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._drained.wait(), self.query_timeout + 1)
+        # Wait until their threads have closed the connections: the writer must close
+        # last, or SQLite cannot remove the -wal and -shm files behind it.
+        def join_all() -> None:
+            for conn in every:
+                conn.join(self.query_timeout + 1)
+
+        await asyncio.to_thread(join_all)
 
     def stats(self) -> dict[str, Any]:
         in_use = sum(1 for c in self._conns if c.busy)
