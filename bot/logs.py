@@ -36,8 +36,7 @@ REDACTED = "[redacted]"
 def _redact(value: Any) -> Any:
     if isinstance(value, MutableMapping):
         return {
-            k: (REDACTED if str(k).lower() in SECRET_KEYS else _redact(v))
-            for k, v in value.items()
+            k: (REDACTED if str(k).lower() in SECRET_KEYS else _redact(v)) for k, v in value.items()
         }
     if isinstance(value, list | tuple):
         return type(value)(_redact(v) for v in value)
@@ -103,6 +102,7 @@ class BufferedLineLogger:
 
 
 _current: BufferedLineLogger | None = None
+_access: Any = None
 
 
 def _flush_current() -> None:
@@ -152,6 +152,20 @@ def configure(log_format: str = "console", level: str = "INFO") -> None:
             key_order=["timestamp", "level", "event"], drop_missing=True
         )
     output = _output()
+    wrapper = structlog.make_filtering_bound_logger(numeric)
+    global _access
+    # The line every request writes gets a chain of its own: its fields are known and
+    # never secret, and the request id comes as an argument, so it skips the context
+    # merge and the redaction walk (half the cost of a log call, measured per POST).
+    _access = structlog.wrap_logger(
+        output,
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            renderer,
+        ],
+        wrapper_class=wrapper,
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -161,7 +175,12 @@ def configure(log_format: str = "console", level: str = "INFO") -> None:
             structlog.processors.format_exc_info,
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        wrapper_class=wrapper,
         logger_factory=lambda *args: output,
         cache_logger_on_first_use=False,
     )
+
+
+def access_logger() -> Any:
+    """The request logger of the current configuration (the default one before any)."""
+    return _access if _access is not None else structlog.get_logger("msglog.http")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import itertools
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -21,7 +22,8 @@ from storage import (
     StorageOverloaded,
 )
 
-from . import errors, keys
+from . import errors, keys, logs
+from .page_policy import SECURITY_HEADERS, is_dashboard_path
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = structlog.get_logger("msglog.http")
@@ -92,6 +94,17 @@ def next_request_id() -> str:
     return f"{_ID_PREFIX}-{next(_ids)}"
 
 
+# A caller's X-Request-ID is echoed and logged: plain tokens only, never log syntax.
+_CALLER_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def request_id_of(request: web.Request) -> str:
+    given = request.headers.get("X-Request-ID")
+    if given is not None and _CALLER_ID.fullmatch(given):
+        return given
+    return next_request_id()
+
+
 @web.middleware
 async def request_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """One layer per request: request id, API token, errors as JSON, access log, metrics.
@@ -99,7 +112,7 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
     A single middleware rather than three: each layer is a coroutine frame on a path
     that runs thousands of times a second.
     """
-    request_id = request.headers.get("X-Request-ID", "")[:64] or next_request_id()
+    request_id = request_id_of(request)
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)
     started = time.perf_counter()
@@ -110,13 +123,18 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
         response = error_to_response(exc)
     if not response.prepared:
         response.headers["X-Request-ID"] = request_id
+        if is_dashboard_path(request.path):
+            # Here rather than in on_response_prepare: a signal is a coroutine per request.
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
     duration = time.perf_counter() - started
     route = route_name(request)
     metrics = request.app.get(keys.METRICS)
     if metrics is not None:
         metrics.observe_request(request.method, route, response.status, duration)
-    log.info(
+    logs.access_logger().info(
         "request",
+        request_id=request_id,
         method=request.method,
         route=route,
         status=response.status,

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from .errors import Unprocessable
+from .errors import BadRequest, Unprocessable
 from .jsonbody import decode
 
 M = TypeVar("M", bound=BaseModel)
@@ -56,3 +56,22 @@ def parse_query(model: type[M], request: web.Request) -> M:
             )
         data[key] = values[0]
     return parse_model(model, data)
+
+
+def parse_json(adapter: TypeAdapter[T], raw: bytes, what: str = "request body") -> T:
+    """Validate JSON bytes in one pass (pydantic parses them); errors as `decode` gives them.
+
+    The one-pass parse is the hot path of ingestion. Any JSON it refuses goes through
+    `decode` and `parse` instead, so malformed bodies get the same 400 and JSON that only
+    Python's parser accepts (NaN, say) the same 422 as everywhere else.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest(f"{what} is not valid UTF-8") from None
+    try:
+        return adapter.validate_json(text)
+    except ValidationError as exc:
+        if any(err["type"] == "json_invalid" for err in exc.errors(include_input=False)):
+            return parse(adapter, decode(raw, what))
+        raise Unprocessable("invalid fields", details=validation_details(exc)) from None

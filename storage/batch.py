@@ -30,9 +30,11 @@ class WriteResult:
 class BulkUpsert:
     """An INSERT that the writer may merge with its neighbours into one multi-row statement.
 
-    The first `len(key_columns)` parameters of each row are a unique key: after the merged
-    INSERT, one lookup by those keys inside the same transaction tells every caller its
-    own row id.
+    The first `len(key_columns)` parameters of each row are a unique key. A batch first
+    tries every row as new (`ON CONFLICT ... DO NOTHING`): when all of them went in, their
+    ids are the consecutive run ending at `lastrowid` (a rowid table numbers a statement's
+    rows in order), and no lookup is needed. Otherwise the transaction is redone with the
+    real upsert, and one lookup by those keys tells every caller its own row id.
     """
 
     head: str
@@ -42,10 +44,14 @@ class BulkUpsert:
     key_columns: tuple[str, ...]
     # Built once: every queued write of this kind carries it.
     single_sql: str = field(init=False)
+    fresh_tail: str = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(
             self, "single_sql", f"{self.head}{self.row} {self.conflict} RETURNING id"
+        )
+        object.__setattr__(
+            self, "fresh_tail", f" ON CONFLICT ({', '.join(self.key_columns)}) DO NOTHING"
         )
 
     @property
@@ -57,6 +63,10 @@ class BulkUpsert:
 
     def merged(self, rows: int) -> str:
         return self.head + ",".join([self.row] * rows) + " " + self.conflict
+
+    def fresh(self, rows: int) -> str:
+        """The rows as new ones only: a row whose key exists is skipped, not updated."""
+        return self.head + ",".join([self.row] * rows) + self.fresh_tail
 
     def lookup(self, rows: int) -> str:
         # RETURNING would hand back one row per sqlite3 step, and every step gives up and
@@ -82,8 +92,22 @@ class WriteItem:
 Outcome = WriteResult | StorageError
 
 
+class _NotAllNew(Exception):
+    """A fresh-rows attempt met an existing key: redo the batch with the upsert."""
+
+
 def run_batch(conn: sqlite3.Connection, items: Sequence[WriteItem]) -> list[Outcome]:
     """Commit `items` in one transaction; a bad item fails alone, an I/O error fails all."""
+    try:
+        return _run_batch(conn, items, fresh_first=True)
+    except _NotAllNew:
+        _rollback(conn)
+        return _run_batch(conn, items, fresh_first=False)
+
+
+def _run_batch(
+    conn: sqlite3.Connection, items: Sequence[WriteItem], *, fresh_first: bool
+) -> list[Outcome]:
     try:
         _begin(conn)
     except sqlite3.Error as exc:
@@ -98,11 +122,14 @@ def run_batch(conn: sqlite3.Connection, items: Sequence[WriteItem]) -> list[Outc
             if bulk is not None:
                 while end < len(items) and items[end].bulk is bulk:
                     end += 1
-                _run_bulk(conn, bulk, items, start, end, outcomes)
+                if not (fresh_first and _run_fresh(conn, bulk, items, start, end, outcomes)):
+                    _run_bulk(conn, bulk, items, start, end, outcomes)
             else:
                 outcomes[start] = _run_one(conn, items[start])
             start = end
-        conn.execute("COMMIT")
+        # commit() releases the GIL once; execute("COMMIT") twice (step, then reset), and
+        # every release lets the event loop in, to be waited for again.
+        conn.commit()
     except sqlite3.Error as exc:
         _rollback(conn)
         err = translate(exc)
@@ -149,6 +176,42 @@ def _run_one(conn: sqlite3.Connection, item: WriteItem) -> Outcome:
         return _statement_failed(conn, exc)
 
 
+def _run_fresh(
+    conn: sqlite3.Connection,
+    bulk: BulkUpsert,
+    items: Sequence[WriteItem],
+    start: int,
+    end: int,
+    outcomes: list[Outcome | None],
+) -> bool:
+    """Insert items[start:end] as new rows in one statement; False if that cannot apply.
+
+    The usual batch holds only new keys, and this path costs one statement where the
+    upsert costs two plus a JSON parse; each statement gives up and retakes the GIL
+    twice while the event loop holds it most of the time.
+    """
+    width = bulk.key_width
+    count = end - start
+    per_row = len(items[start].params)
+    if count * per_row > MAX_PARAMS:
+        return False
+    if count > 1 and len({tuple(items[i].params[:width]) for i in range(start, end)}) < count:
+        return False  # a key twice in one batch: the second is an update
+    params = [p for i in range(start, end) for p in items[i].params]
+    try:
+        cur = conn.execute(bulk.fresh(count), params)
+    except sqlite3.Error as exc:
+        if is_io_error(exc) or not conn.in_transaction:
+            raise
+        return False  # a bad row: the upsert path finds it row by row
+    if cur.rowcount != count or cur.lastrowid is None:
+        raise _NotAllNew
+    first = cur.lastrowid - count + 1
+    for i in range(count):
+        outcomes[start + i] = WriteResult(first + i, 1)
+    return True
+
+
 def _run_bulk(
     conn: sqlite3.Connection,
     bulk: BulkUpsert,
@@ -182,7 +245,8 @@ def _run_bulk(
         for i, item in enumerate(group):
             row_id = ids.get(tuple(item.params[:width]))
             outcomes[lo + i] = (
-                WriteResult(row_id, 1) if row_id is not None
+                WriteResult(row_id, 1)
+                if row_id is not None
                 else StorageError("row id not found after insert")
             )
 

@@ -16,6 +16,9 @@ from .sqlite_conn import BUSY_TIMEOUT_MS, open_checkpointer
 PASSIVE_STEP_BYTES = 4 * 1024 * 1024
 RESTART_AT_BYTES = 24 * 1024 * 1024
 RESTART_WAIT_MS = 250
+# The WAL's size is a stat() call, and each system call on the writer thread gives up the
+# GIL: between closely spaced batches, look at most this often.
+STAT_EVERY_S = 0.005
 
 
 class WalKeeper:
@@ -25,6 +28,7 @@ class WalKeeper:
         self._wal_path = Path(str(db_path) + "-wal")
         self._db_path = db_path
         self._passive_at = PASSIVE_STEP_BYTES
+        self._next_stat = 0.0
         self._wake = threading.Event()
         self._stop = False
         self._thread: threading.Thread | None = None
@@ -45,6 +49,10 @@ class WalKeeper:
 
     def after_commit(self, writer: sqlite3.Connection) -> None:
         """Called on the writer thread between batches."""
+        now = time.monotonic()
+        if now < self._next_stat:
+            return
+        self._next_stat = now + STAT_EVERY_S
         size = self.wal_bytes()
         self.peak_bytes = max(self.peak_bytes, size)
         if size >= RESTART_AT_BYTES:

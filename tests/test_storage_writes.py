@@ -90,6 +90,33 @@ async def test_relogging_the_same_target_updates_one_row(db: AsyncDatabase) -> N
     assert rows[0]["attempts"] == 2
 
 
+async def test_batch_of_new_and_existing_keys_gives_each_caller_its_row(
+    db_path: Path,
+) -> None:
+    async with AsyncDatabase(db_path, batch_size=20, flush_interval=1.0) as db:
+        old = await asyncio.gather(*(log(db, n) for n in range(0, 20, 2)))
+        # One batch: ten new keys interleaved with ten re-logs of existing ones.
+        mixed = await asyncio.gather(*(log(db, n, status="failed") for n in range(20)))
+        assert mixed[0::2] == old
+        rows = await db.execute_read("SELECT id, kook_message_id, attempts FROM message_logs")
+        by_id = {r["id"]: (r["kook_message_id"], r["attempts"]) for r in rows}
+        assert len(rows) == 20
+        for n, row_id in enumerate(mixed):
+            assert by_id[row_id] == (f"m{n}", 2 if n % 2 == 0 else 1)
+
+
+async def test_same_key_twice_in_one_batch_is_one_row_logged_twice(db_path: Path) -> None:
+    async with AsyncDatabase(db_path, batch_size=3, flush_interval=1.0) as db:
+        ids = await asyncio.gather(
+            log(db, 1, status="failed"), log(db, 2), log(db, 1, status="success")
+        )
+        assert ids[0] == ids[2] != ids[1]
+        row = await db.execute_one(
+            "SELECT status, attempts FROM message_logs WHERE id = ?", (ids[0],)
+        )
+        assert row == {"status": "success", "attempts": 2}
+
+
 async def test_same_message_to_another_target_is_another_row(db: AsyncDatabase) -> None:
     a = await log(db, 1, target_platform="telegram")
     b = await log(db, 1, target_platform="discord")
