@@ -165,7 +165,7 @@ def configure(log_format: str = "console", level: str = "INFO") -> None:
             renderer,
         ],
         wrapper_class=wrapper,
-    )
+    ).bind()  # bound now: a lazy proxy would bind again on every call
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
