@@ -98,6 +98,10 @@ class _NotAllNew(Exception):
 
 def run_batch(conn: sqlite3.Connection, items: Sequence[WriteItem]) -> list[Outcome]:
     """Commit `items` in one transaction; a bad item fails alone, an I/O error fails all."""
+    if len(items) == 1 and items[0].bulk is not None:
+        alone = _run_alone(conn, items[0].bulk, items[0])
+        if alone is not None:
+            return [alone]
     try:
         return _run_batch(conn, items, fresh_first=True)
     except _NotAllNew:
@@ -174,6 +178,24 @@ def _run_one(conn: sqlite3.Connection, item: WriteItem) -> Outcome:
         return WriteResult(cur.lastrowid, cur.rowcount, rows)
     except sqlite3.Error as exc:
         return _statement_failed(conn, exc)
+
+
+def _run_alone(conn: sqlite3.Connection, bulk: BulkUpsert, item: WriteItem) -> Outcome | None:
+    """A lone new row as one autocommit statement: its own transaction, no BEGIN/COMMIT.
+
+    That is two statements fewer on the path of a write that waits alone (the lowest
+    latency case). None when it did not apply (existing key, an error): the caller runs
+    the full path, which reports errors properly.
+    """
+    if conn.in_transaction:
+        return None
+    try:
+        cur = conn.execute(bulk.fresh(1), item.params)
+    except sqlite3.Error:
+        return None
+    if cur.rowcount != 1 or cur.lastrowid is None:
+        return None  # the key exists: nothing was written, the upsert path updates it
+    return WriteResult(cur.lastrowid, 1)
 
 
 def _run_fresh(
