@@ -98,15 +98,20 @@ class _NotAllNew(Exception):
 
 def run_batch(conn: sqlite3.Connection, items: Sequence[WriteItem]) -> list[Outcome]:
     """Commit `items` in one transaction; a bad item fails alone, an I/O error fails all."""
+    fresh_first = True
     if len(items) == 1 and items[0].bulk is not None:
-        alone = _run_alone(conn, items[0].bulk, items[0])
+        try:
+            alone = _run_alone(conn, items[0].bulk, items[0])
+        except _NotAllNew:
+            alone, fresh_first = None, False
         if alone is not None:
             return [alone]
-    try:
-        return _run_batch(conn, items, fresh_first=True)
-    except _NotAllNew:
-        _rollback(conn)
-        return _run_batch(conn, items, fresh_first=False)
+    if fresh_first:
+        try:
+            return _run_batch(conn, items, fresh_first=True)
+        except _NotAllNew:
+            _rollback(conn)
+    return _run_batch(conn, items, fresh_first=False)
 
 
 def _run_batch(
@@ -184,8 +189,8 @@ def _run_alone(conn: sqlite3.Connection, bulk: BulkUpsert, item: WriteItem) -> O
     """A lone new row as one autocommit statement: its own transaction, no BEGIN/COMMIT.
 
     That is two statements fewer on the path of a write that waits alone (the lowest
-    latency case). None when it did not apply (existing key, an error): the caller runs
-    the full path, which reports errors properly.
+    latency case). None after an error: the full path runs and reports it properly.
+    Raises _NotAllNew when the key exists (nothing was written; the upsert applies).
     """
     if conn.in_transaction:
         return None
@@ -194,7 +199,7 @@ def _run_alone(conn: sqlite3.Connection, bulk: BulkUpsert, item: WriteItem) -> O
     except sqlite3.Error:
         return None
     if cur.rowcount != 1 or cur.lastrowid is None:
-        return None  # the key exists: nothing was written, the upsert path updates it
+        raise _NotAllNew
     return WriteResult(cur.lastrowid, 1)
 
 
