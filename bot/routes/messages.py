@@ -15,7 +15,7 @@ from .. import keys
 from ..errors import NotFound, Unprocessable
 from ..jsonbody import decode
 from ..models import MAX_INT64, Filters, ListQuery, MessageIn, MessagePatch
-from ..validation import parse, parse_json, parse_model, parse_query, read_json
+from ..validation import parse_json, parse_model, parse_query, read_json
 
 routes = web.RouteTableDef()
 MAX_BATCH = 1000
@@ -67,22 +67,17 @@ async def _log(db: AsyncDatabase, m: MessageIn) -> int:
 async def create(request: web.Request) -> web.Response:
     """201 only after every row of the request is committed."""
     raw = await request.read()
-    start = raw[:64].lstrip()[:1]
+    start = raw.lstrip()[:1]
     if start == b"{":
         items = [parse_json(_one, raw)]
     elif start == b"[":
         items = parse_json(_many, raw)
     else:
-        data = decode(raw, "request body")  # a 400 for anything but a JSON scalar
-        if isinstance(data, dict):  # past 64 bytes of leading whitespace
-            items = [parse_model(MessageIn, data)]
-        elif isinstance(data, list):
-            items = parse(_many, data)
-        else:
-            raise Unprocessable(
-                "expected a message object or a list of them",
-                details=[{"field": "body", "message": "not an object or list", "type": "type"}],
-            )
+        decode(raw, "request body")  # a 400 unless it is a JSON scalar
+        raise Unprocessable(
+            "expected a message object or a list of them",
+            details=[{"field": "body", "message": "not an object or list", "type": "type"}],
+        )
     if not items:
         raise Unprocessable("empty list", details=[{"field": "body", "message": "no items"}])
     if len(items) > MAX_BATCH:
