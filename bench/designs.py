@@ -3,7 +3,7 @@
 Every design exposes `open()`, `add(*args) -> int` with the arguments of
 `add_message_log_async`, `rows_per_commit()` and `close()`, and writes the same rows with
 the same SQL statement shape into a database created by `AsyncDatabase.init()` (our
-schema: unique key, trigram FTS triggers and all), so only the write path differs.
+schema: unique key, trigram full-text index and all), so only the write path differs.
 """
 
 from __future__ import annotations
@@ -32,12 +32,20 @@ def _row(args: tuple[Any, ...]) -> tuple[Any, ...]:
             now, now)
 
 
+# Our writer indexes new rows for search in chunks (storage/fts_tail.py). A baseline
+# has no such writer, so its rows are indexed as they are inserted, by the schema's own
+# trigger: with the mark at the top, every new row counts as below it.
+INDEX_EVERY_ROW = "UPDATE fts_progress SET indexed_to = 9223372036854775807"
+
+
 async def _aiosqlite_connect(path: Path) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path)
     # Same durability as AsyncDatabase (WAL, synchronous=NORMAL): only the write path differs.
     for pragma in ("busy_timeout = 5000", "journal_mode = WAL", "synchronous = NORMAL",
                    "foreign_keys = ON"):
         await conn.execute(f"PRAGMA {pragma}")
+    await conn.execute(INDEX_EVERY_ROW)
+    await conn.commit()
     return conn
 
 

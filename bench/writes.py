@@ -13,6 +13,7 @@ from .common import (
     PLAIN_ROW,
     Payloads,
     fresh_db,
+    index_new_rows,
     insert_rows,
     latency_summary,
     plain_connect,
@@ -154,6 +155,7 @@ def plain_cell(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
                 insert_rows(conn, chunk, per_txn)
             else:
                 conn.executemany(sql_one, chunk)
+                index_new_rows(conn)
             conn.execute("COMMIT")
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu

@@ -110,7 +110,7 @@ def run_batch(conn: sqlite3.Connection, items: Sequence[WriteItem]) -> list[Outc
         try:
             return _run_batch(conn, items, fresh_first=True)
         except _NotAllNew:
-            _rollback(conn)
+            rollback(conn)
     return _run_batch(conn, items, fresh_first=False)
 
 
@@ -118,7 +118,7 @@ def _run_batch(
     conn: sqlite3.Connection, items: Sequence[WriteItem], *, fresh_first: bool
 ) -> list[Outcome]:
     try:
-        _begin(conn)
+        begin_immediate(conn)
     except sqlite3.Error as exc:
         err = translate(exc)
         return [err] * len(items)
@@ -140,7 +140,7 @@ def _run_batch(
         # every release lets the event loop in, to be waited for again.
         conn.commit()
     except sqlite3.Error as exc:
-        _rollback(conn)
+        rollback(conn)
         err = translate(exc)
         if not isinstance(err, StorageIOError):
             err = StorageIOError(f"batch could not commit: {exc}")
@@ -149,7 +149,7 @@ def _run_batch(
     return [o if o is not None else StorageError("no outcome") for o in outcomes]
 
 
-def _begin(conn: sqlite3.Connection) -> None:
+def begin_immediate(conn: sqlite3.Connection) -> None:
     # busy_timeout already waits; a foreign writer holding the lock longer only delays us.
     deadline = time.monotonic() + BEGIN_RETRY_SECONDS
     while True:
@@ -161,7 +161,7 @@ def _begin(conn: sqlite3.Connection) -> None:
                 raise
 
 
-def _rollback(conn: sqlite3.Connection) -> None:
+def rollback(conn: sqlite3.Connection) -> None:
     if conn.in_transaction:
         try:
             conn.execute("ROLLBACK")

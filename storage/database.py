@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -14,7 +14,8 @@ from . import accounts, message_logs, schema
 from .batch import BulkUpsert, WriteResult
 from .checkpoint import WalKeeper
 from .errors import StorageClosedError, StorageError
-from .readpool import ReadPool
+from .fts_tail import FtsTail
+from .readpool import ReadPool, copy_rows, share_key
 from .sqlite_conn import configure_writer, open_writer
 from .sqlite_errors import translate
 from .timeutil import now_ms
@@ -94,6 +95,7 @@ class AsyncDatabase:
             return
         loop = asyncio.get_running_loop()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="msglog-writer")
+        self._fts_tail = FtsTail()
         try:
             self._conn = await loop.run_in_executor(self._executor, self._open_writer)
         except BaseException:
@@ -110,6 +112,7 @@ class AsyncDatabase:
             queue_max=self.queue_max,
             enqueue_timeout=self.enqueue_timeout,
             on_batch=self._observe_batch,
+            fts=self._fts_tail,
         )
         self._writer.start()
         self._pool = ReadPool(
@@ -119,12 +122,16 @@ class AsyncDatabase:
             idle_timeout=self.read_idle_timeout,
             query_timeout=self.query_timeout,
             writes_done=self._rows_written,
+            generation=self._write_generation,
         )
         self._pool.start()
         self._opened = True
 
     def _rows_written(self) -> int:
         return self._writer.rows if self._writer is not None else 0
+
+    def _write_generation(self) -> int:
+        return self._writer.generation if self._writer is not None else 0
 
     def _open_writer(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -134,6 +141,7 @@ class AsyncDatabase:
             schema.prepare_new(conn)
             configure_writer(conn, self.synchronous)
             schema.migrate(conn)
+            self._fts_tail.find(conn)
         except sqlite3.Error as exc:
             conn.close()
             raise translate(exc) from exc
@@ -197,8 +205,9 @@ class AsyncDatabase:
     async def execute_read(
         self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
     ) -> list[dict[str, Any]]:
-        """Run a read on the pool; rows as dicts."""
-        return await self._live_pool().run(_fetch_all(sql, params))
+        """Run a read on the pool; rows as dicts (identical reads in flight run once)."""
+        key = share_key(sql, params)
+        return await self._live_pool().run(_fetch_all(sql, params), key, copy_rows)
 
     async def execute_one(
         self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
@@ -206,13 +215,39 @@ class AsyncDatabase:
         rows = await self.execute_read(sql, params)
         return rows[0] if rows else None
 
-    async def run_read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn(connection)` on a read-only connection (fetch everything inside)."""
-        return await self._live_pool().run(fn)
+    async def run_read(
+        self,
+        fn: Callable[[sqlite3.Connection], T],
+        key: Hashable | None = None,
+        share: Callable[[T], T] | None = None,
+    ) -> T:
+        """Run `fn(connection)` on a read-only connection (fetch everything inside).
+
+        Callers passing the same `key` while that read is in flight may share its run,
+        each getting `share(result)`; only where the key names the whole query.
+        """
+        return await self._live_pool().run(fn, key, share)
 
     async def run_on_writer(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(connection)` on the writer thread between batches (maintenance)."""
         return await self._live_writer().run_sync(fn)
+
+    async def flush_search_index(self) -> int:
+        """Index the rows the writer has not indexed for search yet; how many it took.
+
+        Searches never need this (they read those rows directly); it is for checks on
+        the index itself and before handing the file to another tool.
+        """
+        writer = self._live_writer()
+
+        def catch_up(conn: sqlite3.Connection) -> int:
+            before = writer.fts.indexed_rows
+            writer.fts.catch_up(conn)
+            if writer.fts.last_error is not None:
+                raise StorageError(writer.fts.last_error)
+            return writer.fts.indexed_rows - before
+
+        return await writer.run_sync(catch_up)
 
     async def probe_write(self) -> None:
         """A real, tiny write through the queue: proves the disk takes writes now."""

@@ -7,6 +7,8 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .schema import INDEXED_TO
+
 # Trigram FTS needs three characters; shorter terms are matched with LIKE over at most
 # this many of the newest rows, so a one-letter search can never scan a huge table.
 SHORT_TERM_SCAN_ROWS = 50_000
@@ -41,10 +43,18 @@ def text_search(
     clauses: list[str] = []
     params: list[Any] = []
     if long_terms:
+        # Rows the writer has not indexed yet (the tail, a few thousand at most) are
+        # matched directly, so a search never misses what was just written.
+        tail = " AND ".join(["(content LIKE ? ESCAPE '\\' OR sender_name LIKE ? ESCAPE '\\')"]
+                            * len(long_terms))
         newest = f" ORDER BY rowid DESC LIMIT {int(candidates)}" if candidates else ""
         clauses.append(
-            f"{alias}.id IN (SELECT rowid FROM message_fts WHERE message_fts MATCH ?{newest})"
+            f"{alias}.id IN (SELECT id FROM message_logs WHERE id > {INDEXED_TO} AND {tail} "
+            "UNION ALL SELECT rowid FROM "
+            f"(SELECT rowid FROM message_fts WHERE message_fts MATCH ?{newest}))"
         )
+        for term in long_terms:
+            params.extend([_like_pattern(term)] * 2)
         params.append(" AND ".join(fts_phrase(t) for t in long_terms))
     elif short_terms:
         clauses.append(

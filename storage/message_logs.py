@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import dialect
 from .batch import BulkUpsert
+from .readpool import copy_rows, share_key
 from .timeutil import now_ms
 
 if TYPE_CHECKING:
@@ -184,7 +185,8 @@ async def page(
 async def _fetch(db: AsyncDatabase, inner_sql: str, params: list[Any]) -> list[dict[str, Any]]:
     """Rows of `inner_sql` (selecting COLUMN_NAMES) as presented dicts, in one step."""
     sql = dialect.json_rows(COLUMN_NAMES, TIME_COLUMNS, inner_sql)
-    return await db.run_read(dialect.fetch_json(sql, params))
+    # Dashboards polling the same page at once share one run of it.
+    return await db.run_read(dialect.fetch_json(sql, params), share_key(sql, params), copy_rows)
 
 
 def _prefixed(alias: str) -> str:

@@ -9,7 +9,7 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -25,17 +25,57 @@ ReadFn = Callable[[sqlite3.Connection], T]
 READS_PER_TRIP = 8
 
 
+def copy_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A caller's own copy of shared rows (their values are immutable)."""
+    return [dict(row) for row in rows]
+
+
+def share_key(sql: str, params: Sequence[Any] | dict[str, Any]) -> Hashable | None:
+    """What makes two reads the same read; None when a parameter cannot be hashed."""
+    pairs = sorted(params.items()) if isinstance(params, dict) else enumerate(params)
+    # With the types: 1, 1.0 and True are equal keys in Python but bind differently.
+    values = tuple((name, type(value), value) for name, value in pairs)
+    try:
+        hash(values)
+    except TypeError:
+        return None
+    return (sql, values)
+
+
 class ReadJob(Generic[T]):
-    __slots__ = ("abandoned", "fn", "future", "queued_at", "started", "timed_out", "timer")
+    __slots__ = (
+        "abandoned", "fn", "followers", "future", "generation", "key", "queued_at", "share",
+        "started", "timed_out", "timer",
+    )
 
     def __init__(self, fn: ReadFn[T], future: asyncio.Future[T], queued_at: float) -> None:
         self.fn = fn
         self.future = future
         self.queued_at = queued_at
+        self.key: Hashable | None = None
+        self.share: Callable[[T], T] | None = None
+        # Callers that joined this read instead of running their own; see ReadPool.run.
+        self.followers: list[asyncio.Future[T]] = []
+        self.generation = -1
         self.started: float | None = None
         self.timed_out = False
         self.abandoned = False
         self.timer: asyncio.TimerHandle | None = None
+
+    def wanted(self) -> bool:
+        """Some caller still waits for this read's result."""
+        return not self.future.done() or any(not f.done() for f in self.followers)
+
+    def settle(self, ok: bool, value: Any) -> None:
+        for index, future in enumerate([self.future, *self.followers]):
+            if future.done():
+                continue
+            if not ok:
+                future.set_exception(value)
+            elif index and self.share is not None:
+                future.set_result(self.share(value))
+            else:
+                future.set_result(value)
 
 
 class ReadConn:
@@ -100,6 +140,8 @@ class ReadConn:
         assert self._conn is not None
         if job.abandoned:
             return (False, None)
+        # Before the statement takes its snapshot: every commit counted here is in it.
+        job.generation = self._pool.generation()
         with self._lock:
             job.started = time.monotonic()
             self.current = job
@@ -132,8 +174,11 @@ class ReadPool:
         idle_timeout: float,
         query_timeout: float,
         writes_done: Callable[[], int] | None = None,
+        generation: Callable[[], int] | None = None,
     ) -> None:
         self.loop = asyncio.get_running_loop()
+        self.generation = generation or (lambda: 0)
+        self._shared: dict[Hashable, ReadJob[Any]] = {}
         self._path = path
         self.min_size = max(1, min_size)
         self.max_size = max(self.min_size, max_size)
@@ -153,6 +198,7 @@ class ReadPool:
         self.waits = 0
         self.wait_seconds = 0.0
         self.reads = 0
+        self.shared_reads = 0
         self.timeouts = 0
         for _ in range(self.min_size):
             self._open()
@@ -166,23 +212,52 @@ class ReadPool:
         self._conns.append(conn)
         return conn
 
-    async def run(self, fn: ReadFn[T]) -> T:
+    async def run(
+        self,
+        fn: ReadFn[T],
+        key: Hashable | None = None,
+        share: Callable[[T], T] | None = None,
+    ) -> T:
+        """Run `fn` on a read connection; callers asking the same `key` may share one run.
+
+        A caller joins an identical read only if that read's snapshot will hold every
+        commit acknowledged so far: it has not started yet, or no commit has landed since
+        it started. Each joiner gets `share(result)`, its own copy.
+        """
         if self._closed:
             raise StorageClosedError("database is closed; read refused")
         future: asyncio.Future[T] = self.loop.create_future()
+        if key is not None:
+            running = self._shared.get(key)
+            if (
+                running is not None
+                and not running.abandoned
+                and running.wanted()
+                and (running.started is None or running.generation == self.generation())
+            ):
+                running.followers.append(future)
+                self.shared_reads += 1
+                return await self._wait(running, future)
         job = ReadJob(fn, future, time.monotonic())
+        if key is not None:
+            job.key, job.share = key, share
+            self._shared[key] = job
         self._waiting.append(job)
         self._dispatch()
         if not job.future.done() and job.started is None and job in self._waiting:
             self.waits += 1
             self._tuner.note_wait()
+        return await self._wait(job, future)
+
+    async def _wait(self, job: ReadJob[T], future: asyncio.Future[T]) -> T:
         try:
             return await future
         except asyncio.CancelledError:
-            job.abandoned = True
-            for conn in self._conns:
-                if conn.interrupt_if_running(job):
-                    break
+            if not job.wanted():
+                job.abandoned = True
+                for conn in self._conns:
+                    if conn.interrupt_if_running(job):
+                        break
             raise
 
     def _dispatch(self) -> None:
@@ -197,7 +272,8 @@ class ReadPool:
             trip: list[ReadJob[Any]] = []
             while self._waiting and len(trip) < READS_PER_TRIP:
                 job = self._waiting.popleft()
-                if job.future.done():  # cancelled while waiting: never runs
+                if not job.wanted():  # cancelled while waiting: never runs
+                    self._forget(job)
                     continue
                 trip.append(job)
                 job.timer = self.loop.call_later(
@@ -211,8 +287,12 @@ class ReadPool:
             conn.send(trip)
             in_use += 1
 
+    def _forget(self, job: ReadJob[Any]) -> None:
+        if job.key is not None and self._shared.get(job.key) is job:
+            del self._shared[job.key]
+
     def _check_timeout(self, conn: ReadConn, job: ReadJob[Any]) -> None:
-        if job.future.done() and not job.abandoned:
+        if not job.wanted() and not job.abandoned:
             return
         started = job.started
         if started is None:  # still queued behind others in its trip
@@ -233,12 +313,8 @@ class ReadPool:
             self.reads += 1
             if job.timer is not None:
                 job.timer.cancel()
-            if job.future.done():
-                continue
-            if ok:
-                job.future.set_result(value)
-            else:
-                job.future.set_exception(value)
+            self._forget(job)
+            job.settle(ok, value)
         self._tuner.note_done(len(trip), bool(self._waiting))
         if conn.broken and not self._closed:
             # It could not open: drop it, the next dispatch opens a fresh one.
@@ -267,12 +343,12 @@ class ReadPool:
 
     async def close(self) -> None:
         self._closed = True
+        self._shared.clear()
         if self._reaper is not None:
             self._reaper.cancel()
         while self._waiting:
             job = self._waiting.popleft()
-            if not job.future.done():
-                job.future.set_exception(StorageClosedError("database closed"))
+            job.settle(False, StorageClosedError("database closed"))
         # Busy connections stop when their trip comes back; idle ones stop now.
         every = list(self._conns)
         for conn in [c for c in self._conns if not c.busy]:
@@ -301,6 +377,7 @@ class ReadPool:
             "max": self.max_size,
             "target": self._tuner.target,
             "reads": self.reads,
+            "shared_reads": self.shared_reads,
             "waits": self.waits,
             "wait_seconds": round(self.wait_seconds, 4),
             "timeouts": self.timeouts,

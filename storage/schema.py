@@ -164,7 +164,51 @@ STATS = [
     f"{_count_delta('new', 1)} {_latency_delta('new', 1)} END",
 ]
 
-LATEST_VERSION = 3
+LATEST_VERSION = 4
+
+# Version 4: the full-text index is filled in chunks by the writer, not row by row.
+# Every transaction that touches FTS5 writes a new segment and merges older ones, which
+# was most of a 100-row batch's cost; rows above `indexed_to` (the tail) are not in the
+# index yet, and searches look at them directly (see dialect.text_search).
+FTS_PROGRESS = (
+    "CREATE TABLE fts_progress (id INTEGER PRIMARY KEY CHECK (id = 1), "
+    "indexed_to INTEGER NOT NULL)"
+)
+INDEXED_TO = "(SELECT indexed_to FROM fts_progress WHERE id = 1)"
+# Only rows already in the index are taken out of it: deleting a row the index never
+# held would corrupt an external-content FTS5 table.
+FTS_DEFERRED = [
+    "DROP TRIGGER message_logs_ai",
+    "DROP TRIGGER message_logs_ad",
+    "DROP TRIGGER message_logs_au",
+    f"CREATE TRIGGER message_logs_ai AFTER INSERT ON message_logs WHEN new.id <= {INDEXED_TO} "
+    "BEGIN INSERT INTO message_fts(rowid, content, sender_name) "
+    "VALUES (new.id, new.content, new.sender_name); END",
+    f"CREATE TRIGGER message_logs_ad AFTER DELETE ON message_logs WHEN old.id <= {INDEXED_TO} "
+    "BEGIN INSERT INTO message_fts(message_fts, rowid, content, sender_name) "
+    "VALUES ('delete', old.id, old.content, old.sender_name); END",
+    "CREATE TRIGGER message_logs_au AFTER UPDATE OF content, sender_name ON message_logs "
+    "WHEN (old.content IS NOT new.content OR old.sender_name IS NOT new.sender_name) "
+    f"AND old.id <= {INDEXED_TO} BEGIN "
+    "INSERT INTO message_fts(message_fts, rowid, content, sender_name) "
+    "VALUES ('delete', old.id, old.content, old.sender_name); "
+    "INSERT INTO message_fts(rowid, content, sender_name) "
+    "VALUES (new.id, new.content, new.sender_name); END",
+]
+# The writer's catch-up, one transaction: index the tail, then move the mark past it.
+FTS_CATCH_UP = (
+    "INSERT INTO message_fts(rowid, content, sender_name) "
+    f"SELECT id, content, sender_name FROM message_logs WHERE id > {INDEXED_TO}",
+    "UPDATE fts_progress SET indexed_to = "
+    "max(indexed_to, coalesce((SELECT max(id) FROM message_logs), 0)) WHERE id = 1",
+)
+FTS_TAIL_ROWS = (
+    f"SELECT count(*) FROM message_logs WHERE id > {INDEXED_TO}"
+)
+# Every 8 segments at a level are merged instead of every 4 (the default): each merge
+# rewrites the entries it holds, and fewer levels mean fewer rewrites per row. Searches
+# measured no slower; 16 made them 2.5x slower.
+FTS_AUTOMERGE = 8
 
 LEGACY_LOG_COLUMNS = {"id", "kook_message_id", "kook_channel_id", "created_at"}
 
@@ -234,6 +278,8 @@ def migrate(conn: sqlite3.Connection) -> int:
             _migrate_v2(conn)
         if version < 3:
             _migrate_v3(conn)
+        if version < 4:
+            _migrate_v4(conn)
         conn.execute(f"PRAGMA user_version = {LATEST_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
@@ -242,6 +288,21 @@ def migrate(conn: sqlite3.Connection) -> int:
     finally:
         conn.execute("PRAGMA foreign_keys = ON")
     return version
+
+
+def _migrate_v4(conn: sqlite3.Connection) -> None:
+    """Version 4: the full-text index is filled by the writer in chunks (every row so far
+    is in it already), and FTS5 merges its segments less eagerly."""
+    conn.execute(FTS_PROGRESS)
+    conn.execute(
+        "INSERT INTO fts_progress (id, indexed_to) "
+        "SELECT 1, coalesce(max(id), 0) FROM message_logs"
+    )
+    for ddl in FTS_DEFERRED:
+        conn.execute(ddl)
+    conn.execute(
+        "INSERT INTO message_fts(message_fts, rank) VALUES ('automerge', ?)", (FTS_AUTOMERGE,)
+    )
 
 
 META = "CREATE TABLE IF NOT EXISTS msglog_meta (key TEXT PRIMARY KEY, value TEXT)"

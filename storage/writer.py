@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from .batch import BulkUpsert, Outcome, WriteItem, WriteResult, run_batch
 from .checkpoint import WalKeeper
 from .errors import StorageClosedError, StorageError, StorageIOError, StorageOverloaded
+from .fts_tail import FtsTail
 from .sqlite_errors import translate
 
 T = TypeVar("T")
@@ -39,6 +40,13 @@ class _Call:
         self.future = future
 
 
+class _IndexTail:
+    """Work for an idle writer: the full-text tail is due."""
+
+
+INDEX_TAIL = _IndexTail()
+
+
 class Writer:
     """Owns the write connection; commits queued items in batches, one result per caller."""
 
@@ -53,9 +61,11 @@ class Writer:
         queue_max: int,
         enqueue_timeout: float,
         on_batch: Callable[[int, float], None] | None = None,
+        fts: FtsTail | None = None,
     ) -> None:
         self._conn = conn
         self._wal = wal
+        self.fts = fts or FtsTail()
         self._batch_size = max(1, batch_size)
         self._flush_interval = max(0.0, flush_interval)
         self._batch_max = max(1, batch_max)
@@ -73,6 +83,8 @@ class Writer:
         self._planned: float | None = None
         self._commit_estimate = 0.001  # refined by every lone batch
         self.batches = 0
+        # Bumped on the writer thread after every commit, before anyone is told of it.
+        self.generation = 0
         self.rows = 0
         self.errors = 0
         self.io_failing = False
@@ -169,11 +181,19 @@ class Writer:
             while True:
                 work = self._next_work()
                 if work is None:
+                    if self.fts.pending:
+                        self._index_tail()  # a clean close leaves no tail behind
                     return
                 if isinstance(work, _Call):
                     self._run_call(work)
+                elif isinstance(work, _IndexTail):
+                    self._index_tail()
+                    continue
                 else:
                     self._run_batch(work)
+                # Its callers are answered already: the loop reads them while this runs.
+                if self.fts.due(time.monotonic()):
+                    self._index_tail()
         except Exception as exc:
             self.last_error = f"writer stopped: {exc!r}"
             log.exception("msglog writer thread stopped")
@@ -193,13 +213,16 @@ class Writer:
             if not item.future.done():
                 item.future.set_exception(StorageError("the writer stopped unexpectedly"))
 
-    def _next_work(self) -> list[WriteItem] | _Call | None:
+    def _next_work(self) -> list[WriteItem] | _Call | _IndexTail | None:
         """Block until there is a batch to commit (or a call to run); None at the end."""
         with self._cond:
             while not self._pending:
                 if self._closing:
                     return None
-                self._cond.wait()
+                idle = self.fts.seconds_until_due(time.monotonic())
+                if idle is not None and idle <= 0:
+                    return INDEX_TAIL
+                self._cond.wait(idle)
             first = self._pending[0]
             if isinstance(first, _Call):
                 self._pending.popleft()
@@ -249,6 +272,8 @@ class Writer:
             except sqlite3.Error:
                 pass  # a missed checkpoint is retried after the next commit
         failed = sum(1 for o in outcomes if isinstance(o, StorageError))
+        self.fts.note_written(len(batch) - failed)
+        self.generation += 1
         self.batches += 1
         self.rows += len(batch) - failed
         self.errors += failed
@@ -259,6 +284,16 @@ class Writer:
             self._commit_estimate += (took - self._commit_estimate) / 8
         self._loop.call_soon_threadsafe(self._deliver, batch, outcomes, seconds)
 
+    def _index_tail(self) -> None:
+        self.fts.catch_up(self._conn)
+        if self.fts.last_error is not None:
+            # Searches stay complete (they read the tail); the index only lags behind.
+            log.warning("msglog %s; retrying later", self.fts.last_error)
+        try:
+            self._wal.after_commit(self._conn)
+        except sqlite3.Error:
+            pass  # as after a batch: retried after the next commit
+
     def _run_call(self, call: _Call) -> None:
         try:
             value: Any = call.fn(self._conn)
@@ -267,6 +302,7 @@ class Writer:
             value, ok = translate(exc), False
         except Exception as exc:
             value, ok = exc, False
+        self.generation += 1
         self._loop.call_soon_threadsafe(self._deliver_call, call, ok, value)
 
     def stats(self) -> dict[str, Any]:
@@ -280,5 +316,6 @@ class Writer:
             else 0.0,
             "errors": self.errors,
             "io_failing": self.io_failing,
+            "fts_tail": self.fts.stats(),
             "last_error": self.last_error,
         }

@@ -58,7 +58,7 @@ class RecordingDb:
         rows = await self.execute_read(sql, params)
         return rows[0] if rows else None
 
-    async def run_read(self, fn: Callable[[Any], Any]) -> Any:
+    async def run_read(self, fn: Callable[[Any], Any], key: Any = None, share: Any = None) -> Any:
         return fn(RecordingConnection(self.conn, self.seen))
 
 

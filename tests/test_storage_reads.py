@@ -12,7 +12,7 @@ from storage import AsyncDatabase, QueryTimeout
 # About 30-80 ms of pure SQLite work; sqlite3 releases the GIL while it runs.
 SLOW_READ = (
     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) "
-    "SELECT count(*) AS n FROM c"
+    "SELECT count(*) AS n, ? AS reader FROM c"
 )
 RUNAWAY_READ = (
     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
@@ -41,12 +41,12 @@ async def test_pool_grows_under_concurrent_slow_reads_within_max(db_path: Path) 
         sizes: list[int] = []
         stop = time.monotonic() + 4.0
 
-        async def reader() -> None:
+        async def reader(name: int) -> None:
             while time.monotonic() < stop:
-                await db.execute_read(SLOW_READ)
+                await db.execute_read(SLOW_READ, (name,))  # distinct reads: none shared
                 sizes.append(db.stats()["read_pool"]["size"])
 
-        await asyncio.gather(*(reader() for _ in range(6)))
+        await asyncio.gather(*(reader(n) for n in range(6)))
         assert max(sizes) > 1, "the pool never grew while six readers waited"
         assert max(sizes) <= 3
 
@@ -58,13 +58,13 @@ async def test_pool_shrinks_to_min_after_idle_timeout(db_path: Path) -> None:
         stop = time.monotonic() + 3.0
         grown = 0
 
-        async def reader() -> None:
+        async def reader(name: int) -> None:
             nonlocal grown
             while time.monotonic() < stop:
-                await db.execute_read(SLOW_READ)
+                await db.execute_read(SLOW_READ, (name,))
                 grown = max(grown, db.stats()["read_pool"]["size"])
 
-        await asyncio.gather(*(reader() for _ in range(6)))
+        await asyncio.gather(*(reader(n) for n in range(6)))
         for _ in range(50):
             if db.stats()["read_pool"]["size"] == 1:
                 break
@@ -104,7 +104,7 @@ async def test_waiting_readers_are_served_in_order(db_path: Path) -> None:
         finished: list[int] = []
 
         async def read(n: int) -> None:
-            await db.execute_read(SLOW_READ)
+            await db.execute_read(SLOW_READ, (n,))
             finished.append(n)
 
         tasks = []

@@ -6,7 +6,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from storage import AsyncDatabase, schema, webhook_events
+from storage import AsyncDatabase, LogFilter, message_logs, schema, webhook_events
 from storage.timeutil import now_ms
 from storage.webhook_events import Received
 
@@ -62,9 +62,10 @@ async def test_older_runtime_database_migrates_from_0_to_latest(db_path: Path) -
 async def test_version_1_database_migrates_to_latest_keeping_its_rows(db_path: Path) -> None:
     async with AsyncDatabase(db_path) as db:
         await db.add_message_log_async("m-1", "c", "kept", "text", "a", "tg", "t", "success")
-    # Version 1 is the latest schema without what versions 2 and 3 added.
+    # Version 1 is the latest schema without what versions 2, 3 and 4 added.
     conn = sqlite3.connect(db_path)
     conn.execute("DROP TABLE webhook_events")
+    conn.execute("DROP TABLE fts_progress")
     for trigger in ("stats_ai", "stats_ad", "stats_au"):
         conn.execute(f"DROP TRIGGER {trigger}")
     conn.execute("DROP TABLE stats_counts")
@@ -115,6 +116,14 @@ async def test_store_edit_replaces_content_only(db: AsyncDatabase) -> None:
 async def test_stored_message_is_found_by_full_text_search(db: AsyncDatabase) -> None:
     await webhook_events.store_received(db, message(content="消息转发失败了"))
     await webhook_events.store_edit(db, message(content="edited: 重新转发成功"))
+    found, _ = await message_logs.page(db, LogFilter(q="重新转发"))
+    assert [row["content"] for row in found] == ["edited: 重新转发成功"]
+    # And in the index itself, with the edit's text, once the writer's tail is taken in.
+    await db.flush_search_index()
+    stale = await db.execute_read(
+        "SELECT rowid FROM message_fts WHERE message_fts MATCH ?", ("消息转发失败",)
+    )
+    assert stale == []
     hits = await db.execute_read(
         "SELECT rowid FROM message_fts WHERE message_fts MATCH ?", ("重新转发",)
     )
