@@ -98,20 +98,75 @@ class _NotAllNew(Exception):
 
 def run_batch(conn: sqlite3.Connection, items: Sequence[WriteItem]) -> list[Outcome]:
     """Commit `items` in one transaction; a bad item fails alone, an I/O error fails all."""
-    fresh_first = True
-    if len(items) == 1 and items[0].bulk is not None:
-        try:
-            alone = _run_alone(conn, items[0].bulk, items[0])
-        except _NotAllNew:
-            alone, fresh_first = None, False
-        if alone is not None:
-            return [alone]
-    if fresh_first:
-        try:
-            return _run_batch(conn, items, fresh_first=True)
-        except _NotAllNew:
-            rollback(conn)
+    bulk = _only_new_rows(items)
+    if bulk is not None and not conn.in_transaction:
+        done = _run_autocommit(conn, bulk, items)
+        if done is not None:
+            return done
+    try:
+        return _run_batch(conn, items, fresh_first=True)
+    except _NotAllNew:
+        rollback(conn)
     return _run_batch(conn, items, fresh_first=False)
+
+
+def _only_new_rows(items: Sequence[WriteItem]) -> BulkUpsert | None:
+    """The batch's one BulkUpsert if every item is one of its rows, keys all distinct."""
+    bulk = items[0].bulk if items else None
+    if bulk is None or any(item.bulk is not bulk for item in items):
+        return None
+    if len(items) * len(items[0].params) > MAX_PARAMS:
+        return None
+    width = bulk.key_width
+    if len(items) > 1 and len({tuple(item.params[:width]) for item in items}) < len(items):
+        return None  # a key twice: the second is an update, the upsert path orders them
+    return bulk
+
+
+def _run_autocommit(
+    conn: sqlite3.Connection, bulk: BulkUpsert, items: Sequence[WriteItem]
+) -> list[Outcome] | None:
+    """The usual batch, new rows only, as one autocommit statement (its own transaction).
+
+    No BEGIN and no COMMIT: each statement makes the writer give up the GIL and wait to
+    get it back from the busy event loop, and these were three of a batch's five waits.
+    When every row went in, their ids are the consecutive run ending at `lastrowid`.
+    Rows whose key existed were skipped: they get the upsert in a transaction of their
+    own, after the new rows were committed. None after an error (nothing was written):
+    the full path runs and reports it.
+    """
+    count = len(items)
+    params = items[0].params if count == 1 else [p for item in items for p in item.params]
+    try:
+        cur = conn.execute(bulk.fresh(count), params)
+    except sqlite3.Error:
+        return None
+    inserted = cur.rowcount
+    if inserted == count and cur.lastrowid is not None:
+        first = cur.lastrowid - count + 1
+        return [WriteResult(first + i, 1) for i in range(count)]
+    if inserted <= 0:
+        return _run_batch(conn, items, fresh_first=False)
+    # Some went in. Skipped rows may still have used up ids, so the new ones are not a
+    # run; but every row that existed before is older than every row this statement
+    # added, so the new rows are the `inserted` highest ids among these keys.
+    width = bulk.key_width
+    keys = [p for item in items for p in item.params[:width]]
+    found = conn.execute(bulk.lookup(count), keys).fetchone()[0]
+    ids = {tuple(entry[1:]): entry[0] for entry in json.loads(found)}
+    new_ids = set(sorted(ids.values(), reverse=True)[:inserted])
+    outcomes: list[Outcome | None] = [None] * count
+    existed: list[int] = []
+    for i, item in enumerate(items):
+        row_id = ids.get(tuple(item.params[:width]))
+        if row_id is not None and row_id in new_ids:
+            outcomes[i] = WriteResult(row_id, 1)
+        else:
+            existed.append(i)
+    updated = _run_batch(conn, [items[i] for i in existed], fresh_first=False)
+    for i, outcome in zip(existed, updated, strict=True):
+        outcomes[i] = outcome
+    return [o if o is not None else StorageError("no outcome") for o in outcomes]
 
 
 def _run_batch(
@@ -183,24 +238,6 @@ def _run_one(conn: sqlite3.Connection, item: WriteItem) -> Outcome:
         return WriteResult(cur.lastrowid, cur.rowcount, rows)
     except sqlite3.Error as exc:
         return _statement_failed(conn, exc)
-
-
-def _run_alone(conn: sqlite3.Connection, bulk: BulkUpsert, item: WriteItem) -> Outcome | None:
-    """A lone new row as one autocommit statement: its own transaction, no BEGIN/COMMIT.
-
-    That is two statements fewer on the path of a write that waits alone (the lowest
-    latency case). None after an error: the full path runs and reports it properly.
-    Raises _NotAllNew when the key exists (nothing was written; the upsert applies).
-    """
-    if conn.in_transaction:
-        return None
-    try:
-        cur = conn.execute(bulk.fresh(1), item.params)
-    except sqlite3.Error:
-        return None
-    if cur.rowcount != 1 or cur.lastrowid is None:
-        raise _NotAllNew
-    return WriteResult(cur.lastrowid, 1)
 
 
 def _run_fresh(
