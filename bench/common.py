@@ -132,19 +132,19 @@ def plain_connect(path: Path) -> sqlite3.Connection:
 
 
 def insert_rows(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], per_stmt: int) -> None:
-    """Multi-row INSERTs of `per_stmt` rows each, then indexed (caller owns the transaction)."""
+    """Multi-row INSERTs of `per_stmt` rows each (caller owns the transaction)."""
     for lo in range(0, len(rows), per_stmt):
         chunk = rows[lo : lo + per_stmt]
         sql = PLAIN_HEAD + ",".join([PLAIN_ROW] * len(chunk))
         conn.execute(sql, [v for row in chunk for v in row])
-    index_new_rows(conn)
 
 
 def index_new_rows(conn: sqlite3.Connection) -> None:
     """What our schema needs for new rows to be searchable, in the caller's transaction.
 
-    The schema leaves full-text indexing to the writer's catch-up (storage/fts_tail.py);
-    a plain-sqlite3 baseline that skipped it would be measuring less work than we do.
+    The schema leaves full-text indexing to the writer's catch-up (storage/fts_tail.py,
+    every CHUNK_ROWS rows); a plain-sqlite3 baseline that skipped it would be measuring
+    less work than we do.
     """
     for sql in FTS_CATCH_UP:
         conn.execute(sql)

@@ -11,7 +11,15 @@ from typing import Any
 from storage import AsyncDatabase, LogFilter
 from storage import message_logs as logs
 
-from .common import Payloads, fresh_db, insert_rows, latency_summary, plain_connect, wal_bytes
+from .common import (
+    Payloads,
+    fresh_db,
+    index_new_rows,
+    insert_rows,
+    latency_summary,
+    plain_connect,
+    wal_bytes,
+)
 
 SAMPLE_SECONDS = 0.05
 SEED_ROWS = 20_000
@@ -48,6 +56,7 @@ def _seed(path: Path, payloads: Payloads) -> None:
     rows = [payloads.row(i, base + i) for i in range(SEED_ROWS)]
     conn.execute("BEGIN IMMEDIATE")
     insert_rows(conn, rows, 1000)
+    index_new_rows(conn)
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()

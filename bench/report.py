@@ -82,7 +82,8 @@ def writes_table(results: dict[str, Any]) -> str:
     if plain and plain.get("ok"):
         out.append(
             f"plain-sqlite3 limit on our schema (one thread, {plain['rows_per_transaction']} "
-            f"rows/transaction, {plain['rows']} rows): multi-row INSERT "
+            f"rows/transaction, indexed for search every {plain.get('indexed_every', '?')} "
+            f"rows, {plain['rows']} rows): multi-row INSERT "
             f"{plain['multirow_rows_per_s']:.0f} rows/s, executemany "
             f"{plain['executemany_rows_per_s']:.0f} rows/s -> limit {plain['rows_per_s']:.0f}"
             f" (CPU us/row: {plain['multirow_cpu_us_per_row']} and "
