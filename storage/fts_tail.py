@@ -16,7 +16,9 @@ from typing import Any
 from . import schema
 from .batch import begin_immediate, rollback
 
-CHUNK_ROWS = 2000
+# A catch-up is a pause in taking batches: 1000 rows took 13-35 ms here, 2000 took up
+# to 96 ms, with the same writes/s at 100 producers.
+CHUNK_ROWS = 1000
 MAX_LAG_S = 1.0
 
 
@@ -29,6 +31,9 @@ class FtsTail:
         self._oldest: float | None = None
         self.catch_ups = 0
         self.indexed_rows = 0
+        # The writer takes no batch while it catches up: that pause is a write's latency.
+        self.last_ms = 0.0
+        self.max_ms = 0.0
         self.last_error: str | None = None
 
     def note_written(self, rows: int) -> None:
@@ -58,6 +63,7 @@ class FtsTail:
 
     def catch_up(self, conn: sqlite3.Connection) -> None:
         """Index the whole tail in one transaction; a failure leaves it for the next try."""
+        started = time.perf_counter()
         try:
             begin_immediate(conn)
             indexed = conn.execute(schema.FTS_CATCH_UP[0]).rowcount
@@ -71,6 +77,8 @@ class FtsTail:
             return
         self.catch_ups += 1
         self.indexed_rows += max(0, indexed)
+        self.last_ms = (time.perf_counter() - started) * 1000
+        self.max_ms = max(self.max_ms, self.last_ms)
         self.pending = 0
         self._oldest = None
         self.last_error = None
@@ -80,5 +88,7 @@ class FtsTail:
             "tail_rows_at_most": self.pending,
             "catch_ups": self.catch_ups,
             "indexed_rows": self.indexed_rows,
+            "last_ms": round(self.last_ms, 2),
+            "max_ms": round(self.max_ms, 2),
             "last_error": self.last_error,
         }
