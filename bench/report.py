@@ -96,7 +96,7 @@ def mixed_table(cells: list[dict[str, Any]]) -> str:
     rows = []
     for c in cells:
         if not c.get("ok"):
-            rows.append([str(c["pool"]), "error", "", "", "", "", "", "", "", ""])
+            rows.append([str(c["pool"]), "error", "", "", "", "", "", "", "", "", "", ""])
             continue
         pool = c["read_pool"]
         label = (f"adaptive (ended at {pool['size']} conns, target {pool.get('target', '?')})"
@@ -107,9 +107,12 @@ def mixed_table(cells: list[dict[str, Any]]) -> str:
             _ms(c["write"]["p99_ms"]),
             f"{c['wal_peak_bytes'] / 2**20:.1f}", f"{c['wal_final_bytes'] / 2**20:.1f}",
             str(c.get("cpu_cores_used", "-")),
+            # Reads that ran SQL (the rest joined an identical one in flight), and reads
+            # that waited for a connection: with none, the pool size had nothing to do.
+            str(pool.get("reads", "-")), str(pool.get("waits", "-")),
         ])
     return table(["read pool", "writes/s", "reads/s", "read p50", "p95", "p99", "write p99",
-                  "WAL peak MB", "WAL end MB", "CPU cores"], rows)
+                  "WAL peak MB", "WAL end MB", "CPU cores", "SQL runs", "waits"], rows)
 
 
 def queries_table(q: dict[str, Any]) -> str:
