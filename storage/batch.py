@@ -151,9 +151,7 @@ def _run_autocommit(
     # run; but every row that existed before is older than every row this statement
     # added, so the new rows are the `inserted` highest ids among these keys.
     width = bulk.key_width
-    keys = [p for item in items for p in item.params[:width]]
-    found = conn.execute(bulk.lookup(count), keys).fetchone()[0]
-    ids = {tuple(entry[1:]): entry[0] for entry in json.loads(found)}
+    ids = _ids_by_key(conn, bulk, items)
     new_ids = set(sorted(ids.values(), reverse=True)[:inserted])
     outcomes: list[Outcome | None] = [None] * count
     existed: list[int] = []
@@ -303,9 +301,7 @@ def _run_bulk(
                 outcomes[lo + i] = _run_bulk_single(conn, bulk, item)
             continue
         width = bulk.key_width
-        keys = [p for item in group for p in item.params[:width]]
-        found = conn.execute(bulk.lookup(len(group)), keys).fetchone()[0]
-        ids = {tuple(entry[1:]): entry[0] for entry in json.loads(found)}
+        ids = _ids_by_key(conn, bulk, group)
         for i, item in enumerate(group):
             row_id = ids.get(tuple(item.params[:width]))
             outcomes[lo + i] = (
@@ -313,6 +309,16 @@ def _run_bulk(
                 if row_id is not None
                 else StorageError("row id not found after insert")
             )
+
+
+def _ids_by_key(
+    conn: sqlite3.Connection, bulk: BulkUpsert, items: Sequence[WriteItem]
+) -> dict[tuple[Any, ...], int]:
+    """The row id of each item's key, in one statement."""
+    width = bulk.key_width
+    keys = [p for item in items for p in item.params[:width]]
+    found = conn.execute(bulk.lookup(len(items)), keys).fetchone()[0]
+    return {tuple(entry[1:]): entry[0] for entry in json.loads(found)}
 
 
 def _run_bulk_single(conn: sqlite3.Connection, bulk: BulkUpsert, item: WriteItem) -> Outcome:
