@@ -267,10 +267,7 @@ class Writer:
         if io_failed:
             self.last_error = str(outcomes[0])
         else:
-            try:
-                self._wal.after_commit(self._conn)
-            except sqlite3.Error:
-                pass  # a missed checkpoint is retried after the next commit
+            self._after_commit()
         failed = sum(1 for o in outcomes if isinstance(o, StorageError))
         self.fts.note_written(len(batch) - failed)
         self.generation += 1
@@ -289,10 +286,13 @@ class Writer:
         if self.fts.last_error is not None:
             # Searches stay complete (they read the tail); the index only lags behind.
             log.warning("msglog %s; retrying later", self.fts.last_error)
+        self._after_commit()
+
+    def _after_commit(self) -> None:
         try:
             self._wal.after_commit(self._conn)
         except sqlite3.Error:
-            pass  # as after a batch: retried after the next commit
+            pass  # a missed checkpoint is retried after the next commit
 
     def _run_call(self, call: _Call) -> None:
         try:
