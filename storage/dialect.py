@@ -43,7 +43,7 @@ def text_search(
     clauses: list[str] = []
     params: list[Any] = []
     if long_terms:
-        # Rows the writer has not indexed yet (the tail, about a thousand at most) are
+        # Rows the writer has not indexed yet (the tail, a few hundred at most) are
         # matched directly, so a search never misses what was just written.
         tail = " AND ".join(["(content LIKE ? ESCAPE '\\' OR sender_name LIKE ? ESCAPE '\\')"]
                             * len(long_terms))

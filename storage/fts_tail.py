@@ -16,9 +16,10 @@ from typing import Any
 from . import schema
 from .batch import begin_immediate, rollback
 
-# A catch-up is a pause in taking batches: 1000 rows took 13-35 ms here, 2000 took up
-# to 96 ms, with the same writes/s at 100 producers.
-CHUNK_ROWS = 1000
+# A catch-up is one transaction, and FTS5 merges segments inside it: with 1000 rows,
+# repetitive text now and then made a 250 ms catch-up that grew the WAL past 64 MB
+# before it could commit (tests/test_storage_reads.py); 250 rows peaked at 31-40 MB.
+CHUNK_ROWS = 250
 MAX_LAG_S = 1.0
 
 
