@@ -115,6 +115,21 @@ def mixed_table(cells: list[dict[str, Any]]) -> str:
                   "WAL peak MB", "WAL end MB", "CPU cores", "SQL runs", "waits"], rows)
 
 
+def confirm_table(confirm: dict[str, Any]) -> str:
+    rows = []
+    for pool, runs in confirm["pools"].items():
+        label = "adaptive" if pool == "adaptive" else f"fixed {pool}"
+        for measure in ("writes_per_s", "reads_per_s"):
+            values = runs[measure]
+            mean = f"{sum(values) / len(values):.0f}" if values else "-"
+            rows.append([label, measure.replace("_per_s", "/s"),
+                         " ".join(f"{v:.0f}" for v in values), mean,
+                         f"{runs['ok_runs']}/{runs['runs']}"])
+    order = " ".join(str(p) for p in confirm["order"])
+    return (f"order per block: {order}; {confirm['blocks']} block(s)\n"
+            + table(["read pool", "measure", "runs in order", "mean", "ok"], rows))
+
+
 def queries_table(q: dict[str, Any]) -> str:
     if not q.get("ok"):
         return f"queries: error {q.get('error')}"

@@ -43,6 +43,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=1,
                    help="run every write and mixed cell N times, round after round, and "
                    "report medians [1]")
+    p.add_argument("--confirm", type=int,
+                   help="mixed: interleaved blocks (adaptive, best fixed, best fixed, "
+                   "adaptive) that judge the adaptive pool on runs the best fixed size was "
+                   "not picked from [as many as --repeat]; 0 = judge on the first pass")
     p.add_argument("--out", type=Path, help="JSON path [bench/results/bench-<time>.json]")
     return p.parse_args(argv)
 
@@ -115,6 +119,50 @@ def run_mixed(args: argparse.Namespace, results: dict[str, Any]) -> None:
     for pool, cell in zip(pools, done, strict=True):
         cell["pool"] = pool if pool == "adaptive" else int(pool)
     results["mixed"] = done
+    blocks = args.repeat if args.confirm is None else args.confirm
+    if blocks > 0:
+        confirm = confirm_adaptive(done, cells[-len(pools):], blocks)
+        if confirm:
+            results["mixed_confirm"] = confirm
+
+
+def confirm_adaptive(first_pass: list[dict[str, Any]], cells: list[Cell],
+                     blocks: int) -> dict[str, Any] | None:
+    """Adaptive against the best fixed pools again, on fresh runs, in A B B A blocks.
+
+    The best of four noisy fixed cells is biased high (it is the luckiest), and the
+    machine's speed drifts over minutes: fresh runs remove the first bias, the mirrored
+    order cancels a steady drift.
+    """
+    by_pool = {c["pool"]: (c, cell) for c, cell in zip(first_pass, cells, strict=True)
+               if c.get("ok")}
+    fixed = [c for p, (c, _) in by_pool.items() if p != "adaptive"]
+    if "adaptive" not in by_pool or not fixed:
+        return None
+    best = []
+    for measure in ("writes_per_s", "reads_per_s"):
+        pool = max(fixed, key=lambda c: c[measure])["pool"]
+        if pool not in best:
+            best.append(pool)
+    order = ["adaptive", *best, *reversed(best), "adaptive"]
+    runs: dict[Any, list[dict[str, Any]]] = {p: [] for p in order}
+    for b in range(blocks):
+        for pool in order:
+            kind, params, timeout = by_pool[pool][1]
+            result = run_cell(kind, params, timeout)
+            runs[pool].append(result)
+            _say(f"[mixed confirm {b + 1}/{blocks}] pool {pool} -> "
+                 f"{ {k: result.get(k) for k in ('writes_per_s', 'reads_per_s', 'error')} }")
+    summary: dict[str, Any] = {"blocks": blocks, "order": order, "pools": {}}
+    for pool, results in runs.items():
+        good = [r for r in results if r.get("ok")]
+        summary["pools"][str(pool)] = {
+            "runs": len(results),
+            "ok_runs": len(good),
+            "writes_per_s": [r["writes_per_s"] for r in good],
+            "reads_per_s": [r["reads_per_s"] for r in good],
+        }
+    return summary
 
 
 def run_queries(args: argparse.Namespace, results: dict[str, Any]) -> None:
@@ -168,6 +216,9 @@ def render(results: dict[str, Any]) -> str:
     if "mixed" in results:
         parts.append("== mixed: 100 writers + 20 readers of the first page ==\n"
                      + report.mixed_table(results["mixed"]))
+    if "mixed_confirm" in results:
+        parts.append("== mixed again: adaptive vs the best fixed pools, fresh interleaved "
+                     "runs ==\n" + report.confirm_table(results["mixed_confirm"]))
     if "queries" in results:
         parts.append("== queries at scale ==\n" + report.queries_table(results["queries"]))
     parts.append("== targets (ratios to baselines measured in this run) ==\n"
