@@ -47,14 +47,21 @@ class WalKeeper:
         except FileNotFoundError:
             return 0
 
-    def after_commit(self, writer: sqlite3.Connection) -> None:
-        """Called on the writer thread between batches."""
+    def after_commit(self, writer: sqlite3.Connection, may_pause: bool = True) -> bool:
+        """Called on the writer thread between batches; True if it paused for a RESTART.
+
+        With `may_pause` False the writer has just paused for other work: a RESTART due
+        now waits for the next commit, so writers never wait for two pauses in a row.
+        """
         now = time.monotonic()
         if now < self._next_stat:
-            return
+            return False
         self._next_stat = now + STAT_EVERY_S
         size = self.wal_bytes()
         self.peak_bytes = max(self.peak_bytes, size)
+        if size >= RESTART_AT_BYTES and not may_pause:
+            self._next_stat = 0.0  # look again right after the next commit
+            return False
         if size >= RESTART_AT_BYTES:
             # RESTART waits only for readers older than it; new readers go on. A long
             # read must not stall the writer for the full busy timeout: try again later.
@@ -64,9 +71,11 @@ class WalKeeper:
             finally:
                 writer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self._passive_at = PASSIVE_STEP_BYTES
-        elif size >= self._passive_at:
+            return True
+        if size >= self._passive_at:
             self._passive_at = size + PASSIVE_STEP_BYTES
             self._wake.set()
+        return False
 
     def checkpoint(self, conn: sqlite3.Connection, mode: str) -> dict[str, Any]:
         started = time.perf_counter()

@@ -185,14 +185,17 @@ class Writer:
                         self._index_tail()  # a clean close leaves no tail behind
                     return
                 if isinstance(work, _Call):
-                    self._run_call(work)
-                elif isinstance(work, _IndexTail):
+                    self._run_call(work)  # a pause of its own: the tail waits a gap
+                    continue
+                if isinstance(work, _IndexTail):
                     self._index_tail()
                     continue
-                else:
-                    self._run_batch(work)
-                # Its callers are answered already: the loop reads them while this runs.
-                if self.fts.due(time.monotonic()):
+                self._run_batch(work)
+                # Its callers are answered already: the loop reads them while the WAL is
+                # checked and the tail indexed. At most one pause per gap between batches:
+                # a RESTART checkpoint and a catch-up back to back made 60-90 ms waits.
+                paused = not self.io_failing and self._after_commit()
+                if not paused and self.fts.due(time.monotonic()):
                     self._index_tail()
         except Exception as exc:
             self.last_error = f"writer stopped: {exc!r}"
@@ -266,8 +269,6 @@ class Writer:
         self.io_failing = io_failed
         if io_failed:
             self.last_error = str(outcomes[0])
-        else:
-            self._after_commit()
         failed = sum(1 for o in outcomes if isinstance(o, StorageError))
         self.fts.note_written(len(batch) - failed)
         self.generation += 1
@@ -286,13 +287,14 @@ class Writer:
         if self.fts.last_error is not None:
             # Searches stay complete (they read the tail); the index only lags behind.
             log.warning("msglog %s; retrying later", self.fts.last_error)
-        self._after_commit()
+        self._after_commit(may_pause=False)
 
-    def _after_commit(self) -> None:
+    def _after_commit(self, may_pause: bool = True) -> bool:
+        """Let the WAL keeper look at the WAL; True if it paused for a checkpoint."""
         try:
-            self._wal.after_commit(self._conn)
+            return self._wal.after_commit(self._conn, may_pause)
         except sqlite3.Error:
-            pass  # a missed checkpoint is retried after the next commit
+            return False  # a missed checkpoint is retried after the next commit
 
     def _run_call(self, call: _Call) -> None:
         try:
