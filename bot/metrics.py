@@ -94,7 +94,7 @@ class Metrics:
         self.pool_waits = Gauge(
             "msglog_read_pool_waits", "Reads that had to wait, since start", registry=self.registry
         )
-        self.wal_bytes = Gauge("msglog_wal_bytes", "WAL file size", registry=self.registry)
+        self.wal_bytes = Gauge("msglog_wal_bytes", "WAL bytes in use", registry=self.registry)
 
     def bind(self, db: AsyncDatabase) -> None:
         db.add_batch_observer(self._on_batch)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import struct
 import threading
 import time
 from pathlib import Path
@@ -19,6 +20,14 @@ RESTART_WAIT_MS = 250
 # The WAL's size is a stat() call, and each system call on the writer thread gives up the
 # GIL: between closely spaced batches, look at most this often.
 STAT_EVERY_S = 0.005
+# A rewound WAL keeps its file size (truncating it on every rewind made the next commit
+# wait 25-30 ms for the file system), so the bytes in use come from the wal-index header
+# at the start of the -shm file (https://www.sqlite.org/walformat.html): the page size
+# (u16 at offset 14, 1 meaning 65536) and mxFrame, the last valid frame (u32 at 16), in
+# native byte order.
+_SHM_HEADER = struct.Struct("=14xHI")
+WAL_HEADER_BYTES = 32
+FRAME_HEADER_BYTES = 24
 
 
 class WalKeeper:
@@ -26,6 +35,8 @@ class WalKeeper:
 
     def __init__(self, db_path: Path) -> None:
         self._wal_path = Path(str(db_path) + "-wal")
+        self._shm_path = Path(str(db_path) + "-shm")
+        self._shm_fd: int | None = None
         self._db_path = db_path
         self._passive_at = PASSIVE_STEP_BYTES
         self._next_stat = 0.0
@@ -38,10 +49,30 @@ class WalKeeper:
         self.last_checkpoint: dict[str, Any] | None = None
 
     def start(self) -> None:
+        """Call once the writer has the database in WAL mode (the -shm file exists)."""
+        try:
+            self._shm_fd = os.open(self._shm_path, os.O_RDONLY)
+        except OSError:
+            self._shm_fd = None  # sizes fall back to the WAL file's
         self._thread = threading.Thread(target=self._passive_loop, name="msglog-wal", daemon=True)
         self._thread.start()
 
     def wal_bytes(self) -> int:
+        """Bytes of the WAL in use (the file itself may be larger, see _SHM_HEADER)."""
+        fd = self._shm_fd
+        try:
+            header = os.pread(fd, _SHM_HEADER.size, 0) if fd is not None else b""
+        except OSError:
+            header = b""
+        if len(header) == _SHM_HEADER.size:
+            page_size, frames = _SHM_HEADER.unpack(header)
+            if page_size:
+                if page_size == 1:
+                    page_size = 65536
+                return WAL_HEADER_BYTES + frames * (page_size + FRAME_HEADER_BYTES) if frames else 0
+        return self.file_bytes()
+
+    def file_bytes(self) -> int:
         try:
             return os.stat(self._wal_path).st_size
         except FileNotFoundError:
@@ -118,12 +149,16 @@ class WalKeeper:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self._shm_fd is not None:
+            os.close(self._shm_fd)
+            self._shm_fd = None
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
             last = dict(self.last_checkpoint) if self.last_checkpoint else None
         return {
             "bytes": self.wal_bytes(),
+            "file_bytes": self.file_bytes(),
             "peak_bytes": self.peak_bytes,
             "checkpoints": self.checkpoints,
             "last_checkpoint": last,

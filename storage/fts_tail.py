@@ -49,6 +49,12 @@ class FtsTail:
             return False
         return self.pending >= self.chunk_rows or now - self._oldest >= self.max_lag
 
+    def overdue(self, now: float) -> bool:
+        """So far behind that it goes next even right after another pause."""
+        if self._oldest is None:
+            return False
+        return self.pending >= 4 * self.chunk_rows or now - self._oldest >= 2 * self.max_lag
+
     def seconds_until_due(self, now: float) -> float | None:
         """How long an idle writer may sleep before the tail is due; None: nothing to do."""
         if self._oldest is None:

@@ -195,7 +195,8 @@ class Writer:
                 # checked and the tail indexed. At most one pause per gap between batches:
                 # a RESTART checkpoint and a catch-up back to back made 60-90 ms waits.
                 paused = not self.io_failing and self._after_commit()
-                if not paused and self.fts.due(time.monotonic()):
+                now = time.monotonic()
+                if self.fts.due(now) and (not paused or self.fts.overdue(now)):
                     self._index_tail()
         except Exception as exc:
             self.last_error = f"writer stopped: {exc!r}"

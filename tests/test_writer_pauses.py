@@ -80,3 +80,42 @@ async def test_full_text_catch_up_never_follows_a_checkpoint_pause_directly(
     assert catch_ups, events
     assert all(i > 0 and events[i - 1] == "check" for i in catch_ups), events
     assert "pause" in events
+
+
+async def test_wal_size_counts_the_frames_in_use_not_the_rewound_file(db: AsyncDatabase) -> None:
+    for i in range(30):
+        await log(db, f"m-{i}")
+    in_use = db.stats()["wal"]["bytes"]
+    assert 0 < in_use <= db.stats()["wal"]["file_bytes"]
+
+    def restart_then_write(conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA wal_checkpoint(RESTART)")
+        # The next write rewinds the WAL to its start; the file keeps its size.
+        conn.execute("UPDATE message_logs SET attempts = attempts + 1 WHERE id = 1")
+
+    await db.run_on_writer(restart_then_write)
+    wal = db.stats()["wal"]
+    assert wal["bytes"] < in_use
+    assert wal["file_bytes"] >= in_use
+
+
+async def test_tail_is_indexed_once_overdue_even_if_every_gap_pauses(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        WalKeeper, "after_commit", lambda self, writer, may_pause=True: may_pause
+    )
+    monkeypatch.setattr(FtsTail, "seconds_until_due", lambda self, now: None)
+    db = AsyncDatabase(db_path, flush_interval=0)
+    await db.init()
+    try:
+        keys = iter(range(1200))
+
+        async def producer() -> None:
+            for i in keys:
+                await log(db, f"m-{i}")
+
+        await asyncio.gather(*(producer() for _ in range(20)))
+        assert db.stats()["writer"]["fts_tail"]["indexed_rows"] >= 1000
+    finally:
+        await db.close()
