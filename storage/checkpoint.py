@@ -90,10 +90,10 @@ class WalKeeper:
         self._next_stat = now + STAT_EVERY_S
         size = self.wal_bytes()
         self.peak_bytes = max(self.peak_bytes, size)
-        if size >= RESTART_AT_BYTES and not may_pause:
-            self._next_stat = 0.0  # look again right after the next commit
-            return False
         if size >= RESTART_AT_BYTES:
+            if not may_pause:
+                self._next_stat = 0.0  # look again right after the next commit
+                return False
             # RESTART waits only for readers older than it; new readers go on. A long
             # read must not stall the writer for the full busy timeout: try again later.
             writer.execute(f"PRAGMA busy_timeout = {RESTART_WAIT_MS}")
