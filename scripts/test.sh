@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# Installs what the tests need on a fresh machine (Python packages, Debian's Chromium for
-# the browser tests), then runs the whole test suite. Extra arguments go to pytest.
+# Installs what the tests need on a fresh machine (the Python packages at the versions in
+# constraints.txt; Debian's Chromium and a CJK font for the browser tests, each when it is
+# missing), then runs the whole test suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -e '.[test,dev]'
-if ! command -v chromium >/dev/null 2>&1; then
+python -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+    -c constraints.txt -e '.[test,dev]'
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# The dashboard shows Chinese text: without a CJK font the screenshots show boxes.
+{ command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=zh family)" ]; } || missing+=(fonts-wqy-microhei)
+if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     else
-        echo "chromium missing: run 'sudo apt-get install chromium' for the browser tests" >&2
+        echo "missing for the browser tests: run 'sudo apt-get install ${missing[*]}'" >&2
     fi
 fi
 exec python -m pytest "$@"
