@@ -16,6 +16,7 @@ from . import mixed, queries, writes
 CELLS: dict[str, Callable[[dict[str, Any], Path], dict[str, Any]]] = {
     "writes": writes.writes_cell,
     "lone": writes.lone_cell,
+    "sequential": writes.sequential_cell,
     "plain": writes.plain_cell,
     "mixed": mixed.mixed_cell,
     "queries": queries.queries_cell,

@@ -57,7 +57,8 @@ def writes_table(results: dict[str, Any]) -> str:
     for cell in results.get("writes", []):
         ok = cell.get("ok")
         rows.append([
-            DESIGN_LABELS.get(cell["design"], cell["design"]), str(cell["producers"]),
+            DESIGN_LABELS.get(cell["design"], cell["design"]),
+            str(cell["producers"]) + (" + foreign reader" if cell.get("foreign_reader") else ""),
             _rate(cell), str(cell.get("acked", "-")),
             _ms(cell.get("p50_ms")) if ok else "-", _ms(cell.get("p95_ms")) if ok else "-",
             _ms(cell.get("p99_ms")) if ok else "-", str(cell.get("rows_per_commit") or "-"),
@@ -78,6 +79,19 @@ def writes_table(results: dict[str, Any]) -> str:
                               _ms(cell["p95_ms"]), _ms(cell["max_ms"])])
     if lone_rows:
         out.append(table(["lone write (idle writer), ms", "p50", "p95", "max"], lone_rows))
+    seq_rows = []
+    for cell in results.get("sequential", []):
+        label = DESIGN_LABELS.get(cell["design"], cell["design"])
+        if not cell.get("ok"):
+            seq_rows.append([label, "error", "", "", ""])
+            continue
+        done = f"{cell['elapsed_s']:.2f} s" if not cell.get("capped_by_time") else (
+            f"{cell['acked']} in {cell['elapsed_s']:.0f} s (cap)")
+        seq_rows.append([label, str(cell["count"]), done, _ms(cell.get("p50_ms")),
+                         _ms(cell.get("p99_ms"))])
+    if seq_rows:
+        out.append(table(["sequential awaited writes", "writes", "total", "p50 ms", "p99 ms"],
+                         seq_rows))
     plain = results.get("plain")
     if plain and plain.get("ok"):
         out.append(

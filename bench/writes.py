@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -77,11 +78,21 @@ async def _producers(
     }
 
 
+def hold_foreign_snapshot(path: Path) -> sqlite3.Connection:
+    """A reader msglog does not own (a sqlite3 shell, a backup tool): an open snapshot."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN")
+    conn.execute("SELECT count(*) FROM message_logs").fetchone()
+    return conn
+
+
 async def _writes(design_name: str, path: Path, producers: int, writes: int,
-                  max_seconds: float, hang_timeout: float) -> dict[str, Any]:
+                  max_seconds: float, hang_timeout: float,
+                  foreign_reader: bool = False) -> dict[str, Any]:
     design = designs.make(design_name, path)
     await design.open()
     payloads = Payloads(f"w{producers}")
+    foreign = hold_foreign_snapshot(path) if foreign_reader else None
     try:
         cpu = time.process_time()
         out = await _producers(design, payloads, producers, writes, max_seconds, hang_timeout)
@@ -91,8 +102,12 @@ async def _writes(design_name: str, path: Path, producers: int, writes: int,
         out["rows_per_commit"] = design.rows_per_commit()
         if isinstance(design, designs.Ours):
             out["writer_stats"] = design.writer_stats()
+            out["wal"] = design.db.stats()["wal"]
     finally:
+        if foreign is not None:
+            foreign.close()
         await design.close()
+    out["foreign_reader"] = foreign_reader
     return out
 
 
@@ -101,7 +116,28 @@ def writes_cell(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     path = workdir / "writes.db"
     fresh_db(path)
     return asyncio.run(_writes(params["design"], path, params["producers"], params["writes"],
-                               params["max_seconds"], params["hang_timeout"]))
+                               params["max_seconds"], params["hang_timeout"],
+                               params.get("foreign_reader", False)))
+
+
+def sequential_cell(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    """A bot that awaits each log before its next forward: `count` writes in a row."""
+    path = workdir / "sequential.db"
+    fresh_db(path)
+
+    async def run() -> dict[str, Any]:
+        design = designs.make(params["design"], path)
+        await design.open()
+        payloads = Payloads("seq")
+        try:
+            out = await _producers(design, payloads, 1, params["count"],
+                                   params["max_seconds"], params["hang_timeout"])
+        finally:
+            await design.close()
+        out["count"] = params["count"]
+        return out
+
+    return asyncio.run(run())
 
 
 async def _lone(design_name: str, path: Path, count: int, gap: float,

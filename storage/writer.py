@@ -80,6 +80,14 @@ class Writer:
         self._done = asyncio.Event()
         self._thread = threading.Thread(target=self._main, name="msglog-writer", daemon=True)
         self._in_flight = 0
+        # Group commit: items enqueued in one event-loop turn are one burst, and the turn
+        # after it says the burst is over. The writer waits for company only until then
+        # (bounded by the batch size and the flush interval), so a lone write to an idle
+        # writer commits at once and a burst of producers shares one commit.
+        self._enqueued = 0  # items and calls ever enqueued
+        self._taken = 0  # ... and ever taken off the queue by the writer
+        self._burst_seen = 0  # `_enqueued` when the loop last said a burst was over
+        self._burst_hint = False
         self._planned: float | None = None
         self._commit_estimate = 0.001  # refined by every lone batch
         self.batches = 0
@@ -135,10 +143,24 @@ class Writer:
     def _enqueue(self, item: WriteItem | _Call) -> None:
         with self._cond:
             self._pending.append(item)
+            self._enqueued += 1
             waiting = len(self._pending)
-            # The thread sleeps until a first item, then until a full batch or deadline.
+            # The thread sleeps until the burst is over, a batch is full, or the deadline.
             full = min(self._batch_size, self._queue_max)
-            if waiting == 1 or waiting >= full or isinstance(item, _Call):
+            eager = waiting == 1 and self._flush_interval == 0
+            if eager or waiting >= full or isinstance(item, _Call):
+                self._cond.notify()
+        if not self._burst_hint:
+            self._burst_hint = True
+            # Runs after every callback already scheduled: the producers woken together
+            # (by one batch's acknowledgements, or one read of the sockets) have enqueued.
+            self._loop.call_soon(self._burst_over)
+
+    def _burst_over(self) -> None:
+        self._burst_hint = False
+        with self._cond:
+            self._burst_seen = self._enqueued
+            if self._burst_seen > self._taken:
                 self._cond.notify()
 
     def _deliver(self, batch: list[WriteItem], outcomes: list[Outcome], seconds: float) -> None:
@@ -230,6 +252,7 @@ class Writer:
             first = self._pending[0]
             if isinstance(first, _Call):
                 self._pending.popleft()
+                self._taken += 1
                 return first
             # Start early by what waking up and committing a small batch takes, so the
             # acknowledgement itself lands within the flush interval.
@@ -238,6 +261,7 @@ class Writer:
             timed_out = False
             while (
                 not self._closing
+                and self._burst_seen <= self._taken  # the first item's burst goes on
                 and len(self._pending) < self._batch_size
                 and len(self._pending) < self._queue_max
             ):
@@ -253,6 +277,7 @@ class Writer:
                     break
                 batch.append(head)
                 self._pending.popleft()
+            self._taken += len(batch)
             self._in_flight = len(batch)
         if timed_out and len(batch) <= self._batch_size:
             self._planned = deadline

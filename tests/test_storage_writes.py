@@ -165,12 +165,18 @@ async def test_writes_after_close_raise_and_close_is_idempotent(db_path: Path) -
 
 
 async def test_cancelled_caller_still_gets_its_write_committed(db_path: Path) -> None:
-    async with AsyncDatabase(db_path, flush_interval=0.2) as db:
-        task = asyncio.create_task(log(db, "cancelled"))
-        await asyncio.sleep(0.01)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+    async with AsyncDatabase(db_path) as db:
+        blocker = sqlite3.connect(db_path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # the write waits in the writer for the lock
+        try:
+            task = asyncio.create_task(log(db, "cancelled"))
+            await asyncio.sleep(0.05)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
         await log(db, "after")
         rows = await db.execute_read("SELECT kook_message_id FROM message_logs ORDER BY id")
         assert [r["kook_message_id"] for r in rows] == ["mcancelled", "mafter"]
