@@ -28,6 +28,7 @@ def open_database(settings: Settings) -> AsyncDatabase:
         query_timeout=settings.query_timeout_s,
         synchronous=settings.synchronous,
         enqueue_timeout=settings.write_enqueue_timeout_s,
+        checkpoints=settings.checkpoints,
     )
 
 

@@ -95,6 +95,16 @@ class Metrics:
             "msglog_read_pool_waits", "Reads that had to wait, since start", registry=self.registry
         )
         self.wal_bytes = Gauge("msglog_wal_bytes", "WAL bytes in use", registry=self.registry)
+        self.wal_pinned = Gauge(
+            "msglog_wal_pinned",
+            "1 while a snapshot (often a reader outside msglog) keeps checkpoints from "
+            "rewinding the WAL",
+            registry=self.registry,
+        )
+        self.wal_pinned_episodes = Gauge(
+            "msglog_wal_pinned_episodes", "Times the WAL was pinned, since start",
+            registry=self.registry,
+        )
 
     def bind(self, db: AsyncDatabase) -> None:
         db.add_batch_observer(self._on_batch)
@@ -104,6 +114,10 @@ class Metrics:
         self.pool_waiting.set_function(lambda: float(db.stats()["read_pool"]["waiting"]))
         self.pool_waits.set_function(lambda: float(db.stats()["read_pool"]["waits"]))
         self.wal_bytes.set_function(lambda: float(db.stats()["wal"]["bytes"]))
+        self.wal_pinned.set_function(lambda: float(db.stats()["wal"]["pinned"] is not None))
+        self.wal_pinned_episodes.set_function(
+            lambda: float(db.stats()["wal"]["pinned_episodes"])
+        )
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.observe(method, route, status, seconds)

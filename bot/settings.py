@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     read_pool_max: int = Field(20, ge=1)
     query_timeout_s: float = Field(5.0, gt=0)
     synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    # "external": a replicator such as Litestream runs every checkpoint, msglog none.
+    checkpoints: Literal["auto", "external"] = "auto"
     admin_token: SecretStr | None = None
     api_token: SecretStr | None = None
     secret_key: SecretStr | None = None

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import struct
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .sqlite_conn import BUSY_TIMEOUT_MS, open_checkpointer
 
@@ -17,6 +19,14 @@ from .sqlite_conn import BUSY_TIMEOUT_MS, open_checkpointer
 PASSIVE_STEP_BYTES = 4 * 1024 * 1024
 RESTART_AT_BYTES = 24 * 1024 * 1024
 RESTART_WAIT_MS = 250
+# A RESTART that a snapshot held by someone else keeps busy is tried again this much
+# later, without waiting: the WAL grows meanwhile (a snapshot pins it), writes do not.
+PINNED_RETRY_S = 1.0
+# Busy this many times in a row, even with msglog's own readers about, counts as pinned.
+PINNED_AFTER_BUSY = 3
+# storage/ does not configure logging; the application does (stdlib falls back to stderr).
+log = logging.getLogger("msglog.storage")
+CheckpointMode = Literal["auto", "external"]
 # The WAL's size is a stat() call, and each system call on the writer thread gives up the
 # GIL: between closely spaced batches, look at most this often.
 STAT_EVERY_S = 0.005
@@ -33,7 +43,22 @@ FRAME_HEADER_BYTES = 24
 class WalKeeper:
     """Watches the WAL after each commit and checkpoints before readers starve it."""
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, mode: CheckpointMode = "auto") -> None:
+        if mode not in ("auto", "external"):
+            raise ValueError(f"checkpoints must be 'auto' or 'external', not {mode!r}")
+        # "external": a replicator (Litestream) owns checkpoints; msglog only measures.
+        self.managed = mode == "auto"
+        # When the oldest read on msglog's own connections started (monotonic), or None.
+        self._own_reads_since: Callable[[], float | None] = lambda: None
+        self._retry_at = 0.0
+        self._busy_streak = 0
+        # The checkpointer thread's PASSIVE run holds the checkpoint lock: a RESTART then
+        # is busy because of msglog itself.
+        self._passive_running = False
+        self._passive_runs = 0
+        self.pinned: dict[str, Any] | None = None
+        self.pinned_episodes = 0
+        self.busy_checkpoints = 0
         self._wal_path = Path(str(db_path) + "-wal")
         self._shm_path = Path(str(db_path) + "-shm")
         self._shm_fd: int | None = None
@@ -48,12 +73,18 @@ class WalKeeper:
         self.checkpoints = 0
         self.last_checkpoint: dict[str, Any] | None = None
 
+    def watch_own_readers(self, oldest_read_started: Callable[[], float | None]) -> None:
+        """Tell readers msglog owns from the rest: a busy checkpoint asks who is older."""
+        self._own_reads_since = oldest_read_started
+
     def start(self) -> None:
         """Call once the writer has the database in WAL mode (the -shm file exists)."""
         try:
             self._shm_fd = os.open(self._shm_path, os.O_RDONLY)
         except OSError:
             self._shm_fd = None  # sizes fall back to the WAL file's
+        if not self.managed:
+            return
         self._thread = threading.Thread(target=self._passive_loop, name="msglog-wal", daemon=True)
         self._thread.start()
 
@@ -90,23 +121,70 @@ class WalKeeper:
         self._next_stat = now + STAT_EVERY_S
         size = self.wal_bytes()
         self.peak_bytes = max(self.peak_bytes, size)
+        if not self.managed:
+            return False
+        if self.pinned is not None:
+            self.pinned["wal_bytes"] = size
         if size >= RESTART_AT_BYTES:
+            if now < self._retry_at or self._passive_running:
+                return False
             if not may_pause:
                 self._next_stat = 0.0  # look again right after the next commit
                 return False
-            # RESTART waits only for readers older than it; new readers go on. A long
-            # read must not stall the writer for the full busy timeout: try again later.
-            writer.execute(f"PRAGMA busy_timeout = {RESTART_WAIT_MS}")
-            try:
-                self.checkpoint(writer, "RESTART")
-            finally:
-                writer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._passive_at = PASSIVE_STEP_BYTES
+            self._restart(writer, size)
             return True
         if size >= self._passive_at:
             self._passive_at = size + PASSIVE_STEP_BYTES
             self._wake.set()
         return False
+
+    def _restart(self, writer: sqlite3.Connection, size: int) -> None:
+        # RESTART waits only for readers older than it; new readers go on. A long read
+        # must not stall the writer for the full busy timeout, and a pinned WAL is only
+        # probed: a snapshot held outside msglog can last for minutes.
+        wait_ms = 0 if self.pinned is not None else RESTART_WAIT_MS
+        started = time.monotonic()
+        passive_runs = self._passive_runs
+        writer.execute(f"PRAGMA busy_timeout = {wait_ms}")
+        try:
+            result = self.checkpoint(writer, "RESTART")
+        finally:
+            writer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if not result["busy"]:
+            self._busy_streak = 0
+            self._retry_at = 0.0
+            self._passive_at = PASSIVE_STEP_BYTES
+            if self.pinned is not None:
+                log.info(
+                    "msglog WAL released after %.0f s: the snapshot that pinned %.1f MB "
+                    "is gone, the WAL rewinds", time.time() - self.pinned["since"],
+                    self.pinned["wal_bytes"] / 2**20,
+                )
+                self.pinned = None
+            return
+        with self._lock:
+            self.busy_checkpoints += 1
+        if self._passive_running or self._passive_runs != passive_runs:
+            return  # msglog's own checkpointer was in the way: try after the next commit
+        self._busy_streak += 1
+        oldest = self._own_reads_since()
+        foreign = oldest is None or oldest >= started
+        if self.pinned is None and (foreign or self._busy_streak >= PINNED_AFTER_BUSY):
+            self.pinned = {
+                "since": time.time(),
+                "by": "a reader outside msglog" if foreign else "a long read",
+                "wal_bytes": size,
+            }
+            with self._lock:
+                self.pinned_episodes += 1
+            log.warning(
+                "msglog WAL pinned: %s holds a snapshot, the WAL is %.1f MB and grows until "
+                "it ends; checkpoints retry every %g s without waiting",
+                self.pinned["by"], size / 2**20, PINNED_RETRY_S,
+            )
+        if self.pinned is not None:
+            self.pinned["wal_bytes"] = size
+            self._retry_at = time.monotonic() + PINNED_RETRY_S
 
     def checkpoint(self, conn: sqlite3.Connection, mode: str) -> dict[str, Any]:
         started = time.perf_counter()
@@ -135,11 +213,15 @@ class WalKeeper:
                 try:
                     if conn is None:
                         conn = open_checkpointer(self._db_path)
+                    self._passive_running = True
+                    self._passive_runs += 1
                     self.checkpoint(conn, "PASSIVE")
                 except sqlite3.Error:
                     # A failed PASSIVE checkpoint only delays space reuse; the writer's
                     # RESTART past the threshold still bounds the WAL.
                     pass
+                finally:
+                    self._passive_running = False
         finally:
             if conn is not None:
                 conn.close()
@@ -156,10 +238,16 @@ class WalKeeper:
     def stats(self) -> dict[str, Any]:
         with self._lock:
             last = dict(self.last_checkpoint) if self.last_checkpoint else None
+            pinned = dict(self.pinned) if self.pinned else None
+            busy, episodes = self.busy_checkpoints, self.pinned_episodes
         return {
             "bytes": self.wal_bytes(),
             "file_bytes": self.file_bytes(),
             "peak_bytes": self.peak_bytes,
             "checkpoints": self.checkpoints,
+            "busy_checkpoints": busy,
             "last_checkpoint": last,
+            "managed": self.managed,
+            "pinned": pinned,
+            "pinned_episodes": episodes,
         }

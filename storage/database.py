@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from . import accounts, message_logs, schema
 from .batch import BulkUpsert, WriteResult
-from .checkpoint import WalKeeper
+from .checkpoint import CheckpointMode, WalKeeper
 from .errors import StorageClosedError, StorageError
 from .fts_tail import FtsTail
 from .readpool import ReadPool, copy_rows, share_key
@@ -53,6 +53,7 @@ class AsyncDatabase:
         query_timeout: float = 5.0,
         synchronous: str = "NORMAL",
         enqueue_timeout: float = 5.0,
+        checkpoints: CheckpointMode = "auto",
     ) -> None:
         self.path = Path(db_path)
         self.batch_size = batch_size
@@ -69,7 +70,7 @@ class AsyncDatabase:
         self._conn: sqlite3.Connection | None = None
         self._writer: Writer | None = None
         self._pool: ReadPool | None = None
-        self._wal = WalKeeper(self.path)
+        self._wal = WalKeeper(self.path, checkpoints)
         self._listeners: list[ChangeListener] = []
         self._batch_observers: list[Callable[[int, float], None]] = []
         self._closing: asyncio.Task[None] | None = None
@@ -125,6 +126,7 @@ class AsyncDatabase:
             generation=self._write_generation,
         )
         self._pool.start()
+        self._wal.watch_own_readers(self._pool.oldest_read_started)
         self._opened = True
 
     def _rows_written(self) -> int:
@@ -168,7 +170,8 @@ class AsyncDatabase:
 
         def finish() -> None:
             try:
-                self._wal.checkpoint(conn, "TRUNCATE")
+                if self._wal.managed:
+                    self._wal.checkpoint(conn, "TRUNCATE")
             except sqlite3.Error:
                 pass  # the WAL is replayed at next open; nothing is lost
             conn.close()

@@ -366,6 +366,11 @@ class ReadPool:
 
         await asyncio.to_thread(join_all)
 
+    def oldest_read_started(self) -> float | None:
+        """When the longest-running read began (monotonic); None if none runs. Any thread."""
+        starts = [job.started for c in list(self._conns) if (job := c.current) is not None]
+        return min((t for t in starts if t is not None), default=None)
+
     def stats(self) -> dict[str, Any]:
         in_use = sum(1 for c in self._conns if c.busy)
         return {
