@@ -124,6 +124,7 @@ class AsyncDatabase:
             query_timeout=self.query_timeout,
             writes_done=self._rows_written,
             generation=self._write_generation,
+            write_backlog=self._write_backlog,
         )
         self._pool.start()
         self._wal.watch_own_readers(self._pool.oldest_read_started)
@@ -131,6 +132,9 @@ class AsyncDatabase:
 
     def _rows_written(self) -> int:
         return self._writer.rows if self._writer is not None else 0
+
+    def _write_backlog(self) -> int:
+        return self._writer.queue_depth if self._writer is not None else 0
 
     def _write_generation(self) -> int:
         return self._writer.generation if self._writer is not None else 0
