@@ -95,6 +95,12 @@ class Metrics:
             "msglog_read_pool_waits", "Reads that had to wait, since start", registry=self.registry
         )
         self.wal_bytes = Gauge("msglog_wal_bytes", "WAL bytes in use", registry=self.registry)
+        self.writer_up = Gauge(
+            "msglog_writer_up",
+            "1 while the writer commits; 0 once it stopped or made no progress while writes "
+            "waited",
+            registry=self.registry,
+        )
         self.wal_pinned = Gauge(
             "msglog_wal_pinned",
             "1 while a snapshot (often a reader outside msglog) keeps checkpoints from "
@@ -114,6 +120,7 @@ class Metrics:
         self.pool_waiting.set_function(lambda: float(db.stats()["read_pool"]["waiting"]))
         self.pool_waits.set_function(lambda: float(db.stats()["read_pool"]["waits"]))
         self.wal_bytes.set_function(lambda: float(db.stats()["wal"]["bytes"]))
+        self.writer_up.set_function(lambda: float(db.writer_problem() is None))
         self.wal_pinned.set_function(lambda: float(db.stats()["wal"]["pinned"] is not None))
         self.wal_pinned_episodes.set_function(
             lambda: float(db.stats()["wal"]["pinned_episodes"])

@@ -14,12 +14,14 @@ import structlog
 from aiohttp import web
 
 from storage import (
+    DiskFull,
     IntegrityViolation,
     QueryTimeout,
     StorageClosedError,
     StorageError,
     StorageIOError,
     StorageOverloaded,
+    WriterStopped,
 )
 
 from . import errors, keys, logs
@@ -67,11 +69,17 @@ def _storage_error(exc: StorageError) -> web.Response:
     if isinstance(exc, StorageIOError):
         # The client gets a short answer; the operator needs the cause in the log.
         log.warning("storage_write_failed", error=str(exc))
-        full = "full" in str(exc).lower()
+        full = isinstance(exc, DiskFull)
         return error_response(
             507 if full else 503,
             "insufficient_storage" if full else "storage_unavailable",
             "the database cannot take writes right now" + (" (disk full)" if full else ""),
+            headers={"Retry-After": "5"},
+        )
+    if isinstance(exc, WriterStopped):
+        log.error("storage_writer_stopped", error=str(exc))
+        return error_response(
+            503, "storage_unavailable", "the database cannot take writes right now",
             headers={"Retry-After": "5"},
         )
     if isinstance(exc, StorageClosedError):

@@ -4,6 +4,7 @@ from .batch import WriteResult
 from .database import AsyncDatabase
 from .errors import (
     DatabaseCorrupt,
+    DiskFull,
     IntegrityViolation,
     MigrationError,
     QueryTimeout,
@@ -11,12 +12,14 @@ from .errors import (
     StorageError,
     StorageIOError,
     StorageOverloaded,
+    WriterStopped,
 )
 from .message_logs import LogFilter
 
 __all__ = [
     "AsyncDatabase",
     "DatabaseCorrupt",
+    "DiskFull",
     "IntegrityViolation",
     "LogFilter",
     "MigrationError",
@@ -26,4 +29,5 @@ __all__ = [
     "StorageIOError",
     "StorageOverloaded",
     "WriteResult",
+    "WriterStopped",
 ]

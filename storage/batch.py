@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import StorageError, StorageIOError
+from .errors import StorageError
 from .sqlite_errors import SQLITE_BUSY, is_io_error, primary_code, translate
 
 # SQLite 3.32+ allows 32766 bound parameters per statement.
@@ -94,6 +94,26 @@ Outcome = WriteResult | StorageError
 
 class _NotAllNew(Exception):
     """A fresh-rows attempt met an existing key: redo the batch with the upsert."""
+
+
+class _TransactionLost(Exception):
+    """A statement's conflict clause (OR ROLLBACK, RAISE(ROLLBACK)) ended the transaction.
+
+    `index` is the item whose statement it was, when one statement was one item's.
+    """
+
+    def __init__(self, error: StorageError, index: int | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.index = index
+
+
+def _lost_or_raise(conn: sqlite3.Connection, exc: sqlite3.Error) -> None:
+    """Re-raise an I/O error; a statement that rolled the batch back becomes a loss."""
+    if is_io_error(exc):
+        raise exc
+    if not conn.in_transaction:
+        raise _TransactionLost(translate(exc)) from exc
 
 
 def run_batch(conn: sqlite3.Connection, items: Sequence[WriteItem]) -> list[Outcome]:
@@ -187,19 +207,41 @@ def _run_batch(
                 if not (fresh_first and _run_fresh(conn, bulk, items, start, end, outcomes)):
                     _run_bulk(conn, bulk, items, start, end, outcomes)
             else:
-                outcomes[start] = _run_one(conn, items[start])
+                try:
+                    outcomes[start] = _run_one(conn, items[start])
+                except _TransactionLost as lost:
+                    lost.index = start
+                    raise
             start = end
         # commit() releases the GIL once; execute("COMMIT") twice (step, then reset), and
         # every release lets the event loop in, to be waited for again.
         conn.commit()
+    except _TransactionLost as lost:
+        rollback(conn)
+        return _without_culprit(conn, items, lost)
     except sqlite3.Error as exc:
         rollback(conn)
-        err = translate(exc)
-        if not isinstance(err, StorageIOError):
-            err = StorageIOError(f"batch could not commit: {exc}")
-            err.__cause__ = exc
-        return [err] * len(items)
+        # Only an I/O error is an I/O error: a constraint checked at COMMIT stays one.
+        return [translate(exc)] * len(items)
     return [o if o is not None else StorageError("no outcome") for o in outcomes]
+
+
+def _without_culprit(
+    conn: sqlite3.Connection, items: Sequence[WriteItem], lost: _TransactionLost
+) -> list[Outcome]:
+    """Fail the statement that ended the transaction alone; its neighbours commit again."""
+    if lost.index is None:
+        # One multi-row statement took it down: each of its rows on its own finds it.
+        if len(items) == 1:
+            return [lost.error]
+        return [_run_batch(conn, [item], fresh_first=False)[0] for item in items]
+    outcomes: list[Outcome] = [lost.error] * len(items)
+    others = [i for i in range(len(items)) if i != lost.index]
+    if others:
+        redone = _run_batch(conn, [items[i] for i in others], fresh_first=False)
+        for i, outcome in zip(others, redone, strict=True):
+            outcomes[i] = outcome
+    return outcomes
 
 
 def begin_immediate(conn: sqlite3.Connection) -> None:
@@ -224,8 +266,7 @@ def rollback(conn: sqlite3.Connection) -> None:
 
 def _statement_failed(conn: sqlite3.Connection, exc: sqlite3.Error) -> Outcome:
     """A failed statement: its own error, unless it took the transaction down with it."""
-    if is_io_error(exc) or not conn.in_transaction:
-        raise exc
+    _lost_or_raise(conn, exc)
     return translate(exc)
 
 
@@ -263,8 +304,7 @@ def _run_fresh(
     try:
         cur = conn.execute(bulk.fresh(count), params)
     except sqlite3.Error as exc:
-        if is_io_error(exc) or not conn.in_transaction:
-            raise
+        _lost_or_raise(conn, exc)
         return False  # a bad row: the upsert path finds it row by row
     if cur.rowcount != count or cur.lastrowid is None:
         raise _NotAllNew
@@ -288,17 +328,16 @@ def _run_bulk(
         hi = min(end, lo + chunk)
         group = items[lo:hi]
         if len(group) == 1:
-            outcomes[lo] = _run_bulk_single(conn, bulk, group[0])
+            outcomes[lo] = _single_at(conn, bulk, group[0], lo)
             continue
         params = [p for item in group for p in item.params]
         try:
             conn.execute(bulk.merged(len(group)), params)
         except sqlite3.Error as exc:
-            if is_io_error(exc) or not conn.in_transaction:
-                raise
+            _lost_or_raise(conn, exc)
             # One bad row fails the whole statement: redo row by row to isolate it.
             for i, item in enumerate(group):
-                outcomes[lo + i] = _run_bulk_single(conn, bulk, item)
+                outcomes[lo + i] = _single_at(conn, bulk, item, lo + i)
             continue
         width = bulk.key_width
         ids = _ids_by_key(conn, bulk, group)
@@ -319,6 +358,14 @@ def _ids_by_key(
     keys = [p for item in items for p in item.params[:width]]
     found = conn.execute(bulk.lookup(len(items)), keys).fetchone()[0]
     return {tuple(entry[1:]): entry[0] for entry in json.loads(found)}
+
+
+def _single_at(conn: sqlite3.Connection, bulk: BulkUpsert, item: WriteItem, index: int) -> Outcome:
+    try:
+        return _run_bulk_single(conn, bulk, item)
+    except _TransactionLost as lost:
+        lost.index = index
+        raise
 
 
 def _run_bulk_single(conn: sqlite3.Connection, bulk: BulkUpsert, item: WriteItem) -> Outcome:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,8 @@ from .sqlite_errors import translate
 from .timeutil import now_ms
 from .writer import Writer
 
+# storage/ does not configure logging; the application does.
+log = logging.getLogger("msglog.storage")
 T = TypeVar("T")
 ChangeListener = Callable[[list[int]], None]
 
@@ -54,6 +57,7 @@ class AsyncDatabase:
         synchronous: str = "NORMAL",
         enqueue_timeout: float = 5.0,
         checkpoints: CheckpointMode = "auto",
+        writer_stall_timeout: float = 60.0,
     ) -> None:
         self.path = Path(db_path)
         self.batch_size = batch_size
@@ -66,6 +70,8 @@ class AsyncDatabase:
         self.query_timeout = query_timeout
         self.synchronous = synchronous.upper()
         self.enqueue_timeout = enqueue_timeout
+        self.writer_stall_timeout = writer_stall_timeout
+        self._writer_problem: str | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
         self._writer: Writer | None = None
@@ -338,8 +344,26 @@ class AsyncDatabase:
 
     @property
     def writable(self) -> bool:
-        """False while the last batch failed on I/O (disk full, read-only, locked)."""
-        return self._writer is not None and not self._writer.io_failing and not self.closed
+        """False while the last batch failed on I/O, or the writer stopped or wedged."""
+        return (
+            self._writer is not None
+            and not self._writer.io_failing
+            and not self.closed
+            and self.writer_problem() is None
+        )
+
+    def writer_problem(self) -> str | None:
+        """Why the writer cannot commit (stopped, or no progress while work waits)."""
+        if self._writer is None:
+            return None
+        problem = self._writer.problem(self.writer_stall_timeout)
+        if problem is not None and self._writer_problem is None:
+            if problem != self._writer.stopped:  # the thread logged its own end already
+                log.error("msglog %s", problem)
+        elif problem is None and self._writer_problem is not None:
+            log.warning("msglog writer making progress again after: %s", self._writer_problem)
+        self._writer_problem = problem
+        return problem
 
     def stats(self) -> dict[str, Any]:
         if self._writer is None or self._pool is None:

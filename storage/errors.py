@@ -31,6 +31,14 @@ class StorageIOError(StorageError):
     """The disk refused the write (full, read-only, I/O error, locked too long)."""
 
 
+class DiskFull(StorageIOError):
+    """The file system has no room for the write (SQLITE_FULL)."""
+
+
+class WriterStopped(StorageError):
+    """The writer thread is gone: no write can commit until the service restarts."""
+
+
 class DatabaseCorrupt(StorageError):
     """The file is not a usable SQLite database; it is left untouched."""
 

@@ -6,6 +6,7 @@ import sqlite3
 
 from .errors import (
     DatabaseCorrupt,
+    DiskFull,
     IntegrityViolation,
     InvalidQuery,
     StorageError,
@@ -60,7 +61,7 @@ def translate(exc: sqlite3.Error) -> StorageError:
     elif code in (SQLITE_CORRUPT, SQLITE_NOTADB):
         err = DatabaseCorrupt(str(exc))
     elif code == SQLITE_FULL:
-        err = StorageIOError(f"disk full: {exc}")
+        err = DiskFull(f"disk full: {exc}")
     elif code in _IO_CODES:
         err = StorageIOError(str(exc))
     elif isinstance(exc, sqlite3.OperationalError | sqlite3.ProgrammingError):

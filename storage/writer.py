@@ -19,7 +19,13 @@ from typing import Any, TypeVar
 
 from .batch import BulkUpsert, Outcome, WriteItem, WriteResult, run_batch
 from .checkpoint import WalKeeper
-from .errors import StorageClosedError, StorageError, StorageIOError, StorageOverloaded
+from .errors import (
+    StorageClosedError,
+    StorageError,
+    StorageIOError,
+    StorageOverloaded,
+    WriterStopped,
+)
 from .fts_tail import FtsTail
 from .sqlite_errors import translate
 
@@ -97,6 +103,10 @@ class Writer:
         self.errors = 0
         self.io_failing = False
         self.last_error: str | None = None
+        # Set once if the thread ended by a bug: every write fails from then on.
+        self.stopped: str | None = None
+        # When the work running now (a batch, a call, a catch-up) began; None between.
+        self._busy_since: float | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -122,6 +132,8 @@ class Writer:
         return await future
 
     async def _reserve(self) -> None:
+        if self.stopped is not None:
+            raise WriterStopped(self.stopped)
         if self._closing:
             raise StorageClosedError("database is closed; write refused")
         if self._slots.locked():
@@ -188,6 +200,20 @@ class Writer:
     def queue_depth(self) -> int:
         return len(self._pending) + self._in_flight
 
+    def problem(self, stall_after: float) -> str | None:
+        """Why writes cannot commit now: a stopped thread, or no progress while work waits."""
+        if self.stopped is not None:
+            return self.stopped
+        now = time.monotonic()
+        busy = self._busy_since
+        if busy is not None and now - busy > stall_after:
+            return f"writer wedged: the same batch has run for {now - busy:.0f} s"
+        head = self._pending[0] if self._pending else None
+        if isinstance(head, WriteItem) and now - head.enqueued_at > stall_after:
+            return (f"writer wedged: {len(self._pending)} writes waiting, the oldest for "
+                    f"{now - head.enqueued_at:.0f} s")
+        return None
+
     async def close(self) -> None:
         """Refuse new writes, commit everything queued, stop the thread."""
         self._closing = True
@@ -221,7 +247,7 @@ class Writer:
                 if self.fts.due(now) and (not paused or self.fts.overdue(now)):
                     self._index_tail()
         except Exception as exc:
-            self.last_error = f"writer stopped: {exc!r}"
+            self.last_error = self.stopped = f"writer stopped: {exc!r}"
             log.exception("msglog writer thread stopped")
         finally:
             # Only a bug gets here with work left: fail it loudly rather than strand it.
@@ -237,7 +263,7 @@ class Writer:
         for item in stranded:
             self._slots.release()
             if not item.future.done():
-                item.future.set_exception(StorageError("the writer stopped unexpectedly"))
+                item.future.set_exception(WriterStopped(self.stopped or "the writer stopped"))
 
     def _next_work(self) -> list[WriteItem] | _Call | _IndexTail | None:
         """Block until there is a batch to commit (or a call to run); None at the end."""
@@ -287,10 +313,13 @@ class Writer:
 
     def _run_batch(self, batch: list[WriteItem]) -> None:
         started = time.perf_counter()
+        self._busy_since = time.monotonic()
         try:
             outcomes = run_batch(self._conn, batch)
         except Exception as exc:  # a bug in the batch path must not strand its callers
             outcomes = [StorageError(f"writer failed: {exc!r}")] * len(batch)
+        finally:
+            self._busy_since = None
         io_failed = bool(outcomes) and all(isinstance(o, StorageIOError) for o in outcomes)
         self.io_failing = io_failed
         if io_failed:
@@ -323,6 +352,7 @@ class Writer:
             return False  # a missed checkpoint is retried after the next commit
 
     def _run_call(self, call: _Call) -> None:
+        self._busy_since = time.monotonic()
         try:
             value: Any = call.fn(self._conn)
             ok = True
@@ -330,6 +360,8 @@ class Writer:
             value, ok = translate(exc), False
         except Exception as exc:
             value, ok = exc, False
+        finally:
+            self._busy_since = None
         self.generation += 1
         self._loop.call_soon_threadsafe(self._deliver_call, call, ok, value)
 
@@ -346,4 +378,5 @@ class Writer:
             "io_failing": self.io_failing,
             "fts_tail": self.fts.stats(),
             "last_error": self.last_error,
+            "stopped": self.stopped,
         }

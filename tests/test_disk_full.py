@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import signal
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -72,4 +76,71 @@ async def test_full_disk_refuses_writes_keeps_reads_and_recovers_without_restart
     stored = stored_rows(db_path)
     assert {k: stored.get(k) for k in ledger.acked} == ledger.acked
     assert "full" not in stored
+    assert integrity(db_path) == "ok"
+
+
+@pytest.fixture
+def small_fs(tmp_path: Path) -> Iterator[Path]:
+    """A real 8 MB file system (tmpfs), so the disk really fills up (ENOSPC)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root; the full-disk test did not run")
+    mount_point = tmp_path / "small-fs"
+    mount_point.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount_point)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"could not mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def fill_up(path: Path) -> None:
+    """Take every byte the file system has left."""
+    chunk = b"\0" * 65536
+    with path.open("wb") as f:
+        try:
+            while True:
+                f.write(chunk)
+                f.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC, exc
+
+
+async def test_really_full_disk_answers_507_keeps_reads_and_recovers(small_fs: Path) -> None:
+    db_path = small_fs / "full.db"
+    filler = small_fs / "filler"
+    ledger = Ledger()
+    with ServerProcess(db_path) as server:
+        async with aiohttp.ClientSession() as session:
+            for n in range(BEFORE):
+                await ledger.post(session, server.url, f"before-{n}")
+            assert len(ledger.acked) == BEFORE
+            fill_up(filler)
+            refusal = None
+            for n in range(2000):  # the WAL's last free pages fill first
+                async with session.post(server.url + "/api/messages",
+                                        json=message(f"full-{n}", "x" * 4000)) as resp:
+                    if resp.status != 201:
+                        refusal = (resp.status, dict(resp.headers), await resp.json())
+                        break
+                    ledger.acked[f"full-{n}"] = (await resp.json())["ids"][0]
+            assert refusal is not None, "the disk never filled up"
+            status, headers, body = refusal
+            assert status == 507, body
+            assert body["error"]["code"] == "insufficient_storage"
+            assert "Retry-After" in headers
+            async with session.get(server.url + "/readyz") as resp:
+                assert resp.status == 503
+            async with session.get(server.url + "/api/messages", params={"limit": 10}) as resp:
+                assert resp.status == 200
+
+            filler.unlink()  # space comes back: the same process takes writes again
+            async with session.get(server.url + "/readyz") as resp:
+                assert resp.status == 200, await resp.text()
+            assert await ledger.post(session, server.url, "after")
+            assert "after" in ledger.acked
+    stored = stored_rows(db_path)
+    assert {k: stored.get(k) for k in ledger.acked} == ledger.acked
     assert integrity(db_path) == "ok"

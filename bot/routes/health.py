@@ -22,7 +22,10 @@ async def readyz(request: web.Request) -> web.Response:
     """Ready when the database takes writes; after an I/O failure, probe with a real one."""
     db = request.app[keys.DB]
     problems: list[str] = []
-    if not db.writable:
+    stuck = db.writer_problem()
+    if stuck is not None:
+        problems.append(f"database not writable: {stuck}")
+    elif not db.writable:
         try:
             await db.probe_write()
         except StorageError as exc:
