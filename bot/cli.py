@@ -10,6 +10,7 @@ from pathlib import Path
 
 import structlog
 from aiohttp import web
+from pydantic import ValidationError
 
 from storage import AsyncDatabase, StorageError
 
@@ -17,7 +18,7 @@ from . import logs
 from .app import create_app
 from .cli_accounts import add_commands as add_account_commands
 from .cli_ops import add_commands as add_ops_commands
-from .settings import Settings
+from .settings import Settings, describe_errors
 
 Command = Callable[[argparse.Namespace, Settings], int]
 SWITCH_INTERVAL_S = 0.0005
@@ -100,8 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args([*(argv or sys.argv[1:]), "serve"])
     try:
         settings = Settings()
-    except Exception as exc:  # pydantic's ValidationError: show it plainly
-        return fail(f"invalid settings: {exc}", 2)
+    except ValidationError as exc:
+        return fail(f"invalid settings: {describe_errors(exc)}", 2)
     if args.db:
         settings = settings.model_copy(update={"db_path": Path(args.db)})
     func: Command = args.func

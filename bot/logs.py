@@ -139,7 +139,7 @@ def _output() -> BufferedLineLogger:
 def configure(log_format: str = "console", level: str = "INFO") -> None:
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
-        numeric = logging.INFO
+        raise ValueError(f"unknown log level {level!r}")
     renderer: Any
     if log_format == "json":
         renderer = structlog.processors.JSONRenderer()

@@ -101,6 +101,10 @@ class Metrics:
             "waited",
             registry=self.registry,
         )
+        self.checkpoint_failures = Gauge(
+            "msglog_wal_checkpoint_failures", "WAL checkpoints that failed, since start",
+            registry=self.registry,
+        )
         self.wal_pinned = Gauge(
             "msglog_wal_pinned",
             "1 while a snapshot (often a reader outside msglog) keeps checkpoints from "
@@ -121,6 +125,9 @@ class Metrics:
         self.pool_waits.set_function(lambda: float(db.stats()["read_pool"]["waits"]))
         self.wal_bytes.set_function(lambda: float(db.stats()["wal"]["bytes"]))
         self.writer_up.set_function(lambda: float(db.writer_problem() is None))
+        self.checkpoint_failures.set_function(
+            lambda: float(db.stats()["wal"]["failed_checkpoints"])
+        )
         self.wal_pinned.set_function(lambda: float(db.stats()["wal"]["pinned"] is not None))
         self.wal_pinned_episodes.set_function(
             lambda: float(db.stats()["wal"]["pinned_episodes"])

@@ -6,7 +6,7 @@ import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     telegram_secret_token: SecretStr | None = None
     retention_days: int = Field(0, ge=0)
     log_format: Literal["console", "json"] = "console"
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
 
     @field_validator(
@@ -55,6 +55,11 @@ class Settings(BaseSettings):
             return None
         return value
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_any_case(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
     def host_is_loopback(self) -> bool:
         if self.host == "localhost":
             return True
@@ -62,3 +67,12 @@ class Settings(BaseSettings):
             return ipaddress.ip_address(self.host).is_loopback
         except ValueError:
             return False
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line per bad setting, named as the operator set it (MSGLOG_...)."""
+    lines = []
+    for error in exc.errors():
+        name = "MSGLOG_" + "_".join(str(part) for part in error["loc"]).upper()
+        lines.append(f"{name}: {error['msg']}")
+    return "; ".join(lines)

@@ -59,6 +59,8 @@ class WalKeeper:
         self.pinned: dict[str, Any] | None = None
         self.pinned_episodes = 0
         self.busy_checkpoints = 0
+        self.failed_checkpoints = 0
+        self.last_failure: str | None = None
         self._wal_path = Path(str(db_path) + "-wal")
         self._shm_path = Path(str(db_path) + "-shm")
         self._shm_fd: int | None = None
@@ -186,6 +188,21 @@ class WalKeeper:
             self.pinned["wal_bytes"] = size
             self._retry_at = time.monotonic() + PINNED_RETRY_S
 
+    def note_failure(self, where: str, exc: BaseException) -> None:
+        """Count a failed checkpoint; log when failures start (not each one after)."""
+        with self._lock:
+            self.failed_checkpoints += 1
+            first = self.last_failure is None
+            self.last_failure = f"{where}: {exc}"
+        if first:
+            log.warning("msglog checkpoint failed (%s): %s; retried later", where, exc)
+
+    def note_success(self) -> None:
+        if self.last_failure is not None:
+            with self._lock:
+                failure, self.last_failure = self.last_failure, None
+            log.warning("msglog checkpoints succeed again after: %s", failure)
+
     def checkpoint(self, conn: sqlite3.Connection, mode: str) -> dict[str, Any]:
         started = time.perf_counter()
         busy, log_frames, done = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
@@ -200,6 +217,7 @@ class WalKeeper:
         with self._lock:
             self.checkpoints += 1
             self.last_checkpoint = result
+        self.note_success()
         return result
 
     def _passive_loop(self) -> None:
@@ -216,10 +234,10 @@ class WalKeeper:
                     self._passive_running = True
                     self._passive_runs += 1
                     self.checkpoint(conn, "PASSIVE")
-                except sqlite3.Error:
+                except sqlite3.Error as exc:
                     # A failed PASSIVE checkpoint only delays space reuse; the writer's
                     # RESTART past the threshold still bounds the WAL.
-                    pass
+                    self.note_failure("checkpointer thread", exc)
                 finally:
                     self._passive_running = False
         finally:
@@ -246,6 +264,8 @@ class WalKeeper:
             "peak_bytes": self.peak_bytes,
             "checkpoints": self.checkpoints,
             "busy_checkpoints": busy,
+            "failed_checkpoints": self.failed_checkpoints,
+            "last_failure": self.last_failure,
             "last_checkpoint": last,
             "managed": self.managed,
             "pinned": pinned,

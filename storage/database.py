@@ -7,6 +7,7 @@ import logging
 import sqlite3
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import tzinfo
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -58,6 +59,7 @@ class AsyncDatabase:
         enqueue_timeout: float = 5.0,
         checkpoints: CheckpointMode = "auto",
         writer_stall_timeout: float = 60.0,
+        legacy_timezone: tzinfo | None = None,
     ) -> None:
         self.path = Path(db_path)
         self.batch_size = batch_size
@@ -71,6 +73,8 @@ class AsyncDatabase:
         self.synchronous = synchronous.upper()
         self.enqueue_timeout = enqueue_timeout
         self.writer_stall_timeout = writer_stall_timeout
+        # Where an older runtime's file, migrated in place, wrote its wall-clock times.
+        self.legacy_timezone = legacy_timezone
         self._writer_problem: str | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
@@ -152,7 +156,7 @@ class AsyncDatabase:
             schema.check_migratable(conn)
             schema.prepare_new(conn)
             configure_writer(conn, self.synchronous)
-            schema.migrate(conn)
+            schema.migrate(conn, self.legacy_timezone)
             self._fts_tail.find(conn)
         except sqlite3.Error as exc:
             conn.close()
@@ -182,8 +186,9 @@ class AsyncDatabase:
             try:
                 if self._wal.managed:
                     self._wal.checkpoint(conn, "TRUNCATE")
-            except sqlite3.Error:
-                pass  # the WAL is replayed at next open; nothing is lost
+            except sqlite3.Error as exc:
+                # The WAL is replayed at the next open: nothing is lost, but say so.
+                self._wal.note_failure("close", exc)
             conn.close()
 
         await asyncio.get_running_loop().run_in_executor(self._executor, finish)

@@ -348,7 +348,8 @@ class Writer:
         """Let the WAL keeper look at the WAL; True if it paused for a checkpoint."""
         try:
             return self._wal.after_commit(self._conn, may_pause)
-        except sqlite3.Error:
+        except sqlite3.Error as exc:
+            self._wal.note_failure("writer", exc)
             return False  # a missed checkpoint is retried after the next commit
 
     def _run_call(self, call: _Call) -> None:
