@@ -18,6 +18,8 @@ class Subscriber:
     def __init__(self) -> None:
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=CLIENT_BUFFER)
         self.dropped = False
+        # Why it was dropped: "overflow" (fell behind) or "error" (a read failed).
+        self.reason = "overflow"
 
 
 class ChangeHub:
@@ -67,7 +69,14 @@ class ChangeHub:
             try:
                 rows = await message_logs.by_ids(self._db, ids)
             except StorageError as exc:
-                log.warning("live_tail_read_failed", error=str(exc))
+                # These rows never reach the listeners: drop them all, visibly, and let
+                # each reconnect replay from its last id (Last-Event-ID).
+                log.error("live_tail_read_failed", error=str(exc), rows_lost_here=len(ids),
+                          subscribers=len(self._subscribers))
+                self._pending.clear()
+                for sub in self._subscribers:
+                    sub.dropped, sub.reason = True, "error"
+                self._subscribers.clear()
                 return
             for sub in list(self._subscribers):
                 for row in rows:

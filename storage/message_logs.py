@@ -207,6 +207,14 @@ async def by_ids(db: AsyncDatabase, ids: list[int]) -> list[dict[str, Any]]:
     return rows
 
 
+async def after_id(db: AsyncDatabase, last_id: int, limit: int) -> list[dict[str, Any]]:
+    """Rows written after `last_id`, oldest first: what a reconnecting tail missed."""
+    return await _fetch(
+        db, f"SELECT {COLUMNS} FROM message_logs WHERE id > ? ORDER BY id LIMIT ?",
+        [last_id, limit],
+    )
+
+
 async def iterate(
     db: AsyncDatabase, filt: LogFilter, chunk: int = 1000
 ) -> AsyncIterator[list[dict[str, Any]]]:

@@ -8,16 +8,19 @@ import io
 import json
 from typing import Any
 
+import structlog
 from aiohttp import web
 
-from storage import message_logs
+from storage import StorageError, message_logs
 
 from .. import keys
+from ..live import CLIENT_BUFFER
 from ..models import ExportQuery, MessageOut
 from ..validation import parse_query
 from .messages import log_filter
 
 routes = web.RouteTableDef()
+log = structlog.get_logger("msglog.feed")
 
 HEARTBEAT_SECONDS = 15.0
 POLL_SECONDS = 1.0
@@ -40,15 +43,22 @@ async def stream(request: web.Request) -> web.StreamResponse:
             "X-Accel-Buffering": "no",
         }
     )
+    last_id = _last_event_id(request)
     await response.prepare(request)
-    sub = hub.subscribe()
+    sub = hub.subscribe()  # before the replay: a row committed meanwhile is not missed
     loop = asyncio.get_running_loop()
     last_write = loop.time()
     try:
         await response.write(b"retry: 2000\n: connected\n\n")
+        if last_id is not None:
+            missed = await message_logs.after_id(request.app[keys.DB], last_id, CLIENT_BUFFER + 1)
+            if len(missed) > CLIENT_BUFFER:
+                sub.dropped = True  # too far behind to replay: reload the page instead
+            else:
+                await response.write(b"".join(_sse(row) for row in missed))
         while not hub.closed:
             if sub.dropped and sub.queue.empty():
-                await response.write(b"event: overflow\ndata: {}\n\n")
+                await response.write(f"event: {sub.reason}\ndata: {{}}\n\n".encode())
                 break
             try:
                 row = await asyncio.wait_for(sub.queue.get(), POLL_SECONDS)
@@ -59,11 +69,17 @@ async def stream(request: web.Request) -> web.StreamResponse:
                 continue
             await response.write(_sse(row))
             last_write = loop.time()
-    except (ConnectionResetError, asyncio.CancelledError):
-        pass
+    except ConnectionResetError:
+        pass  # the client left
     finally:
         hub.unsubscribe(sub)
     return response
+
+
+def _last_event_id(request: web.Request) -> int | None:
+    """The id a reconnecting EventSource saw last; anything else means a fresh start."""
+    raw = request.headers.get("Last-Event-ID", "").strip()
+    return int(raw) if raw.isdigit() and len(raw) < 19 else None
 
 
 @routes.get("/api/messages/export")
@@ -81,12 +97,22 @@ async def export(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     if csv_out:
         await response.write(_csv_lines([CSV_COLUMNS]))
-    async for rows in message_logs.iterate(request.app[keys.DB], filt):
-        if csv_out:
-            await response.write(_csv_lines([[r[c] for c in CSV_COLUMNS] for r in rows]))
-        else:
-            text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-            await response.write(text.encode())
+    sent = 0
+    try:
+        async for rows in message_logs.iterate(request.app[keys.DB], filt):
+            if csv_out:
+                await response.write(_csv_lines([[r[c] for c in CSV_COLUMNS] for r in rows]))
+            else:
+                text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+                await response.write(text.encode())
+            sent += len(rows)
+    except StorageError as exc:
+        # The status line went out long ago: only a cut connection (no final chunk) tells
+        # the client that the body is incomplete.
+        log.error("export_aborted", error=str(exc), rows_sent=sent)
+        if request.transport is not None:
+            request.transport.abort()
+        return response
     await response.write_eof()
     return response
 
