@@ -56,7 +56,7 @@ class AsyncDatabase:
         read_idle_timeout: float = 60.0,
         query_timeout: float = 5.0,
         synchronous: str = "NORMAL",
-        enqueue_timeout: float = 5.0,
+        enqueue_timeout: float = 2.0,
         checkpoints: CheckpointMode = "auto",
         writer_stall_timeout: float = 60.0,
         legacy_timezone: tzinfo | None = None,

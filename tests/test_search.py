@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -22,31 +24,43 @@ async def fill(db: AsyncDatabase) -> None:
 
 
 @pytest.fixture
+async def indexed(db_path: Path) -> AsyncIterator[AsyncDatabase]:
+    """The 30 rows, all in the full-text index: a clean close indexes the writer's tail."""
+    async with AsyncDatabase(db_path) as db:
+        await fill(db)
+    async with AsyncDatabase(db_path) as db:
+        mark = await db.execute_one("SELECT indexed_to FROM fts_progress WHERE id = 1")
+        top = await db.execute_one("SELECT max(id) AS id FROM message_logs")
+        assert mark is not None and top is not None and mark["indexed_to"] == top["id"]
+        yield db
+
+
+@pytest.fixture
 def few_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(logs, "SEARCH_CANDIDATES", 5)
 
 
 async def test_common_word_page_is_the_newest_matches(
-    db: AsyncDatabase, few_candidates: None
+    indexed: AsyncDatabase, few_candidates: None
 ) -> None:
-    await fill(db)
+    db = indexed
     rows, next_id = await logs.page(db, LogFilter(q="timeout"), 3)
     assert [r["kook_message_id"] for r in rows] == ["m29", "m28", "m27"]
     assert next_id == rows[-1]["id"]
 
 
 async def test_matches_older_than_the_newest_candidates_are_still_found(
-    db: AsyncDatabase, few_candidates: None
+    indexed: AsyncDatabase, few_candidates: None
 ) -> None:
-    await fill(db)
+    db = indexed
     rows, _ = await logs.page(db, LogFilter(q="timeout", status="failed"), 10)
     assert [r["kook_message_id"] for r in rows] == ["m2", "m1", "m0"]
 
 
 async def test_paging_a_search_visits_every_match_once(
-    db: AsyncDatabase, few_candidates: None
+    indexed: AsyncDatabase, few_candidates: None
 ) -> None:
-    await fill(db)
+    db = indexed
     seen: list[str] = []
     before = None
     while True:
