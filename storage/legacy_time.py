@@ -35,9 +35,9 @@ def register(conn: sqlite3.Connection, zone: tzinfo | None) -> None:
     )
 
 
-def describe(zone: tzinfo | None, at: datetime | None = None) -> str:
-    """'Asia/Shanghai (UTC+08:00)', or the local zone's abbreviation and offset."""
-    moment = (at or datetime.now(UTC)).astimezone(zone) if zone else (at or datetime.now()).astimezone()
-    offset = moment.strftime("%z")
-    name = str(zone) if zone is not None else f"this machine's zone, {moment.tzname()}"
-    return f"{name} (UTC{offset[:3]}:{offset[3:]})"
+def describe(zone: tzinfo | None) -> str:
+    """'Asia/Shanghai (UTC+08:00 now)'; the local zone by its abbreviation."""
+    now = datetime.now(zone) if zone is not None else datetime.now().astimezone()
+    offset = now.strftime("%z")
+    name = str(zone) if zone is not None else f"this machine's zone, {now.tzname()}"
+    return f"{name} (UTC{offset[:3]}:{offset[3:]} now)"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import tzinfo
 
+from . import legacy_time
 from .errors import MigrationError
 
 # Unix epoch milliseconds, computable in SQLite 3.35+ without unixepoch('subsec').
@@ -260,8 +262,11 @@ def prepare_new(conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the schema to LATEST_VERSION in one transaction; return the old version."""
+def migrate(conn: sqlite3.Connection, legacy_zone: tzinfo | None = None) -> int:
+    """Bring the schema to LATEST_VERSION in one transaction; return the old version.
+
+    `legacy_zone`: where the older runtime wrote its wall-clock times (None: local).
+    """
     version = user_version(conn)
     if version >= LATEST_VERSION:
         return version
@@ -273,7 +278,7 @@ def migrate(conn: sqlite3.Connection) -> int:
     conn.execute("BEGIN IMMEDIATE")
     try:
         if version < 1:
-            _migrate_v1(conn)
+            _migrate_v1(conn, legacy_zone)
         if version < 2:
             _migrate_v2(conn)
         if version < 3:
@@ -308,10 +313,10 @@ def _migrate_v4(conn: sqlite3.Connection) -> None:
 META = "CREATE TABLE IF NOT EXISTS msglog_meta (key TEXT PRIMARY KEY, value TEXT)"
 
 
-def _migrate_v1(conn: sqlite3.Connection) -> None:
+def _migrate_v1(conn: sqlite3.Connection, legacy_zone: tzinfo | None) -> None:
     """Version 1: accounts, message_logs (from the older runtime's tables if present)."""
     tables = _tables(conn)
-    _migrate_accounts(conn, "accounts" in tables)
+    _migrate_accounts(conn, "accounts" in tables, legacy_zone)
     _migrate_message_logs(conn, "message_logs" in tables)
     conn.execute(META)
 
@@ -345,30 +350,63 @@ def _migrate_v3(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX ix_logs_created ON message_logs(created_at)")
 
 
-def _migrate_accounts(conn: sqlite3.Connection, exists: bool) -> None:
+def _high_water(conn: sqlite3.Connection, table: str) -> int:
+    """The highest id `table` ever handed out: AUTOINCREMENT's mark, or its max(id)."""
+    mark = conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
+    if "sqlite_sequence" in _tables(conn):
+        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+        if row is not None and row[0] is not None:
+            mark = max(mark, int(row[0]))
+    return int(mark)
+
+
+def _keep_high_water(conn: sqlite3.Connection, table: str, mark: int) -> None:
+    """After a rebuild, never hand out an id at or below `mark` again."""
+    # Dropping the old table dropped its sqlite_sequence row, and the copy's row says
+    # only max(id): ids of rows the older runtime deleted (which its failed_messages and
+    # archive still name) would be handed out again.
+    if mark <= 0:
+        return
+    updated = conn.execute(
+        "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", (mark, table)
+    ).rowcount
+    if not updated:
+        conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, mark))
+
+
+def _migrate_accounts(
+    conn: sqlite3.Connection, exists: bool, legacy_zone: tzinfo | None
+) -> None:
     if not exists:
         conn.execute(ACCOUNTS)
         return
     cols = _columns(conn, "accounts")
+    mark = _high_water(conn, "accounts")
 
     def col(name: str, default: str = "NULL") -> str:
         return name if name in cols else default
 
+    # The older runtime wrote last_active in local wall-clock time; created_at came from
+    # CURRENT_TIMESTAMP, which is UTC already.
+    legacy_time.register(conn, legacy_zone)
     conn.execute(ACCOUNTS.replace("CREATE TABLE accounts", "CREATE TABLE accounts_new"))
     conn.execute(
         "INSERT INTO accounts_new "
         "(id, email, password_encrypted, cookie, status, last_active, created_at) "
         f"SELECT id, email, {col('password_encrypted')}, {col('cookie')}, "
-        f"coalesce({col('status')}, 'offline'), {to_ms(col('last_active'))}, "
+        f"coalesce({col('status')}, 'offline'), "
+        f"{legacy_time.SQL_FUNCTION}({col('last_active')}), "
         f"coalesce({to_ms(col('created_at'))}, {NOW_MS}) FROM accounts"
     )
     conn.execute("DROP TABLE accounts")
     conn.execute("ALTER TABLE accounts_new RENAME TO accounts")
+    _keep_high_water(conn, "accounts", mark)
 
 
 def _migrate_message_logs(conn: sqlite3.Connection, exists: bool) -> None:
     if exists:
         cols = _columns(conn, "message_logs")
+        mark = _high_water(conn, "message_logs")
 
         def col(name: str, default: str = "NULL") -> str:
             return name if name in cols else default
@@ -389,6 +427,7 @@ def _migrate_message_logs(conn: sqlite3.Connection, exists: bool) -> None:
         )
         conn.execute("DROP TABLE message_logs")
         conn.execute("ALTER TABLE message_logs_new RENAME TO message_logs")
+        _keep_high_water(conn, "message_logs", mark)
     else:
         conn.execute(MESSAGE_LOGS)
     for ddl in MESSAGE_LOG_INDEXES + FTS:
