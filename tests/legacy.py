@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -35,6 +36,21 @@ CREATE TABLE failed_messages (
     retry_count INTEGER DEFAULT 0,
     last_retry TIMESTAMP
 );
+CREATE TABLE message_logs_archive (
+    id INTEGER PRIMARY KEY,
+    kook_message_id TEXT NOT NULL,
+    kook_channel_id TEXT NOT NULL,
+    content TEXT,
+    message_type TEXT,
+    sender_name TEXT,
+    target_platform TEXT,
+    target_channel TEXT,
+    status TEXT,
+    error_message TEXT,
+    latency_ms INTEGER,
+    created_at TIMESTAMP,
+    archived_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+);
 CREATE TABLE bot_configs (id INTEGER PRIMARY KEY, platform TEXT, config TEXT);
 CREATE TABLE channel_mappings (id INTEGER PRIMARY KEY, kook_channel_id TEXT, target TEXT);
 CREATE TABLE filter_rules (id INTEGER PRIMARY KEY, rule TEXT);
@@ -43,8 +59,18 @@ CREATE INDEX idx_logs_created ON message_logs(created_at);
 """
 
 
-def make_legacy_db(path: Path, logs: int = 50, duplicate_email: bool = False) -> None:
+def make_legacy_db(
+    path: Path,
+    logs: int = 50,
+    duplicate_email: bool = False,
+    archived_top: int = 0,
+    wal: bool = False,
+) -> None:
+    """`archived_top`: the newest logs moved to the archive (failed_messages still names
+    the newest); `wal`: the file in WAL mode, closed cleanly (no -wal left)."""
     conn = sqlite3.connect(path)
+    if wal:
+        conn.execute("PRAGMA journal_mode = WAL")
     conn.executescript(LEGACY_SCHEMA)
     conn.execute(
         "INSERT INTO accounts (id, email, password_encrypted, cookie, status, last_active, "
@@ -75,9 +101,48 @@ def make_legacy_db(path: Path, logs: int = 50, duplicate_email: bool = False) ->
             ),
         )
     conn.execute("INSERT INTO failed_messages (message_log_id, retry_count) VALUES (50, 2)")
+    if archived_top:
+        first = (logs - archived_top + 1) * 10
+        conn.execute(
+            "INSERT INTO message_logs_archive (id, kook_message_id, kook_channel_id, content, "
+            "message_type, sender_name, target_platform, target_channel, status, "
+            "error_message, latency_ms, created_at) SELECT id, kook_message_id, "
+            "kook_channel_id, content, message_type, sender_name, target_platform, "
+            "target_channel, status, error_message, latency_ms, created_at "
+            "FROM message_logs WHERE id >= ?",
+            (first,),
+        )
+        conn.execute("DELETE FROM message_logs WHERE id >= ?", (first,))
+        conn.execute(
+            "INSERT INTO failed_messages (message_log_id, retry_count) VALUES (?, 1)",
+            (logs * 10,),
+        )
     conn.execute("INSERT INTO bot_configs VALUES (1, 'telegram', '{\"token\": \"t\"}')")
     conn.execute("INSERT INTO channel_mappings VALUES (1, 'chan-1', 'tg-1')")
     conn.execute("INSERT INTO filter_rules VALUES (1, 'no spam')")
     conn.execute("INSERT INTO system_config VALUES ('version', '1.0')")
     conn.commit()
     conn.close()
+
+
+def make_crashed_wal_db(path: Path, logs: int, pending: int, content_bytes: int = 0) -> None:
+    """A WAL-mode file as a crashed older runtime left it: its -wal and -shm next to it,
+    the last `pending` logs committed to the -wal only (not checkpointed)."""
+    live = path.parent / "live"
+    live.mkdir()
+    make_legacy_db(live / path.name, logs=logs, wal=True)
+    conn = sqlite3.connect(live / path.name)
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    for n in range(1, pending + 1):
+        conn.execute(
+            "INSERT INTO message_logs (kook_message_id, kook_channel_id, content, "
+            "target_platform, target_channel, status) VALUES (?, 'chan-1', ?, 'telegram', "
+            "'tg-1', 'success')",
+            (f"pending-{n}", f"pending message {n} " + "x" * content_bytes),
+        )
+        conn.commit()
+    # Copied while the connection is open: what a crash (or a snapshot) leaves.
+    for suffix in ("", "-wal", "-shm"):
+        shutil.copyfile(f"{live / path.name}{suffix}", f"{path}{suffix}")
+    conn.close()
+    shutil.rmtree(live)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from datetime import UTC
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from legacy import make_legacy_db
+from serverproc import run_cli
 
 from storage import AsyncDatabase, DatabaseCorrupt, MigrationError
 
@@ -28,7 +31,7 @@ async def test_new_database_gets_schema_version_and_wal(db_path: Path) -> None:
 
 async def test_legacy_database_opens_with_every_row_kept(db_path: Path) -> None:
     make_legacy_db(db_path, logs=50)
-    async with AsyncDatabase(db_path) as db:
+    async with AsyncDatabase(db_path, legacy_timezone=UTC) as db:
         logs = await db.execute_read("SELECT * FROM message_logs ORDER BY id")
         assert [r["id"] for r in logs] == [n * 10 for n in range(1, 51)]
         first = logs[0]
@@ -74,6 +77,46 @@ async def test_legacy_database_takes_new_writes(db_path: Path) -> None:
         assert account > 7
         with pytest.raises(Exception, match="UNIQUE"):
             await db.add_account_async("bot@kook.io")
+
+
+async def test_migration_never_hands_out_the_ids_of_deleted_top_logs(db_path: Path) -> None:
+    # sqlite_sequence says 500; 490 and 500 went to the archive, failed_messages names 500.
+    make_legacy_db(db_path, logs=50, archived_top=2)
+    async with AsyncDatabase(db_path) as db:
+        new_id = await db.add_message_log_async(
+            "new-1", "chan", "hello", "1", "bob", "discord", "d-1", "success"
+        )
+        archived = await db.execute_read("SELECT id FROM message_logs_archive")
+        failed = await db.execute_read("SELECT message_log_id FROM failed_messages")
+    assert new_id == 501
+    assert new_id not in {r["id"] for r in archived} | {r["message_log_id"] for r in failed}
+
+
+async def test_migration_never_hands_out_the_id_of_a_deleted_account(db_path: Path) -> None:
+    make_legacy_db(db_path, logs=5)
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("DELETE FROM accounts WHERE id = 7")
+    async with AsyncDatabase(db_path) as db:
+        new_id = await db.add_account_async("third@kook.io")
+    assert new_id == 8
+
+
+async def test_migration_reads_last_active_in_the_zone_it_was_written_in(db_path: Path) -> None:
+    make_legacy_db(db_path, logs=5)
+    async with AsyncDatabase(db_path, legacy_timezone=ZoneInfo("Asia/Shanghai")) as db:
+        account = (await db.get_accounts_async())[0]
+    # '2025-11-11 10:00:00.123456' on a machine in Beijing; created_at was UTC already.
+    assert account["last_active"] == "2025-11-11T02:00:00.123Z"
+    assert account["created_at"] == "2025-11-01T08:00:00.000Z"
+
+
+async def test_migrate_command_reads_last_active_in_this_machines_zone(db_path: Path) -> None:
+    make_legacy_db(db_path, logs=5)
+    result = run_cli(["migrate"], db_path, TZ="Asia/Shanghai")
+    assert result.returncode == 0, result.stderr
+    async with AsyncDatabase(db_path) as db:
+        account = (await db.get_accounts_async())[0]
+    assert account["last_active"] == "2025-11-11T02:00:00.123Z"
 
 
 async def test_migration_is_applied_once(db_path: Path) -> None:
