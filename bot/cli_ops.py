@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from datetime import tzinfo
 from pathlib import Path
 from types import TracebackType
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -14,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from storage import StorageError
 from storage.backup import PAGES_PER_STEP, backup
 from storage.legacy_import import ImportReport, import_file
+from storage.legacy_time import describe
 
 from .app import open_database
 from .settings import Settings
@@ -80,13 +83,16 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _summary(source: Path, target: Path, report: ImportReport) -> str:
+def _summary(source: Path, target: Path, report: ImportReport, zone: tzinfo | None) -> str:
     lines = [
         f"imported from {source} into {target}:",
         f"  message logs: {report.logs_imported} imported, {report.logs_skipped} skipped "
         "(already present)",
         f"  accounts:     {report.accounts_imported} imported, {report.accounts_skipped} "
         "skipped (email already present)",
+        f"  times:        last_active read as wall-clock time in {describe(zone)}, "
+        "created_at as UTC",
+        f"  read through {report.source_read}: nothing was written next to it",
     ]
     if report.accounts_with_legacy_secrets:
         lines.append(
@@ -96,19 +102,35 @@ def _summary(source: Path, target: Path, report: ImportReport) -> str:
     return "\n".join(lines)
 
 
+def _zone(name: str | None) -> tzinfo | None:
+    """The IANA zone named on the command line; None is this machine's zone."""
+    if name is None:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r} (an IANA name, e.g. Asia/Shanghai)") from exc
+
+
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     source = Path(args.path)
+    try:
+        zone = _zone(args.source_timezone)
+    except ValueError as exc:
+        return _fail(str(exc), 2)
 
     async def run() -> ImportReport:
         async with open_database(settings) as db:
             with ProgressBar("import", "rows") as bar:
-                return await import_file(db, source, progress=bar.update)
+                return await import_file(
+                    db, source, progress=bar.update, source_timezone=zone
+                )
 
     try:
         report = asyncio.run(run())
     except StorageError as exc:
         return _fail(f"import failed: {exc}")
-    print(_summary(source, settings.db_path, report))
+    print(_summary(source, settings.db_path, report, zone))
     return 0
 
 
@@ -134,7 +156,13 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="copy logs and accounts from an older runtime's database (idempotent)",
         description="Copy message logs and accounts from OLD.db, a database of the older "
         "runtime, into the configured database. Rows already present are skipped, so "
-        "running it again adds nothing. OLD.db is only read. Safe while the service runs.",
+        "running it again adds nothing. Nothing is written next to OLD.db (read-only "
+        "storage is fine). Safe while the service runs.",
     )
     p.add_argument("path", metavar="OLD.db", help="the older runtime's SQLite file")
+    p.add_argument(
+        "--source-timezone", metavar="ZONE",
+        help="IANA zone the older runtime ran in: its accounts' last_active is local "
+        "wall-clock time (default: this machine's zone)",
+    )
     p.set_defaults(func=cmd_import)

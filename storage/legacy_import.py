@@ -2,22 +2,24 @@
 
 Idempotent: logs are keyed by (kook_message_id, target_platform, target_channel), the
 older runtime's NULL targets becoming '' as in ours; accounts by email (any case). A row
-whose key is already here is skipped, so a second run adds nothing. The source file is
-opened read-only and never changed.
+whose key is already here is skipped, so a second run adds nothing. Nothing is written
+next to the source file (see source_file). Account times the older runtime wrote in local
+wall-clock time (last_active) are read in the zone they were written in.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import StorageError
+from . import legacy_time
 from .schema import NOW_MS, to_ms
 from .secretbox import SecretBox
+from .source_file import SourceFile, SourceFileError
 
 if TYPE_CHECKING:
     from .database import AsyncDatabase
@@ -40,8 +42,8 @@ _ACCOUNT_INSERT = (
 )
 
 
-class ImportSourceError(StorageError):
-    """The file to import from is missing or is not an older runtime's database."""
+class ImportSourceError(SourceFileError):
+    """The file to import from is missing, unreadable or not an older runtime's database."""
 
 
 @dataclass(slots=True)
@@ -52,27 +54,29 @@ class ImportReport:
     accounts_skipped: int = 0
     # Imported accounts whose secrets are still as the older runtime stored them.
     accounts_with_legacy_secrets: int = 0
+    # How the source was read without writing next to it (see source_file.SourceFile).
+    source_read: str = ""
 
 
 class _Source:
     """The older file, read-only, read in keyset chunks on a worker thread."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, scratch: Path, zone: tzinfo | None) -> None:
         if not path.is_file():
             raise ImportSourceError(f"no database at {path}")
-        uri = path.resolve().as_uri() + "?mode=ro"
-        self.conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
         try:
-            tables = {r[0] for r in self.conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'"
-            )}
-        except sqlite3.DatabaseError as exc:
-            self.conn.close()
-            raise ImportSourceError(f"{path} is not an SQLite database ({exc})") from exc
+            self.file = SourceFile(path, scratch)
+        except SourceFileError as exc:
+            raise ImportSourceError(str(exc)) from exc
+        self.conn = self.file.conn
+        legacy_time.register(self.conn, zone)
+        tables = {r[0] for r in self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+        )}
         self.logs = self._columns("message_logs") if "message_logs" in tables else set()
         self.accounts = self._columns("accounts") if "accounts" in tables else set()
         if not {"kook_message_id", "kook_channel_id"} <= self.logs and "email" not in self.accounts:
-            self.conn.close()
+            self.file.close()
             raise ImportSourceError(
                 f"{path} has no message_logs or accounts table of the older runtime"
             )
@@ -109,7 +113,8 @@ class _Source:
 
         return (
             f"SELECT rowid, email, {col('password_encrypted')}, {col('cookie')}, "
-            f"coalesce({col('status')}, 'offline'), {to_ms(col('last_active'))}, "
+            f"coalesce({col('status')}, 'offline'), "
+            f"{legacy_time.SQL_FUNCTION}({col('last_active')}), "
             f"coalesce({to_ms(col('created_at'))}, {NOW_MS}) "
             "FROM accounts WHERE rowid > ? ORDER BY rowid LIMIT ?"
         )
@@ -119,14 +124,22 @@ class _Source:
 
 
 async def import_file(
-    db: AsyncDatabase, path: Path, progress: Progress | None = None
+    db: AsyncDatabase,
+    path: Path,
+    progress: Progress | None = None,
+    *,
+    source_timezone: tzinfo | None = None,
 ) -> ImportReport:
-    """Copy the older file's logs and accounts into `db`; rows already here are skipped."""
+    """Copy the older file's logs and accounts into `db`; rows already here are skipped.
+
+    `source_timezone`: where the older runtime wrote its wall-clock times (None: local).
+    A private copy of the source, when one is needed, goes next to `db`'s file.
+    """
     path = Path(path)
     if path.resolve() == db.path.resolve():
         raise ImportSourceError("cannot import a database into itself")
-    source = await asyncio.to_thread(_Source, path)
-    report = ImportReport()
+    source = await asyncio.to_thread(_Source, path, db.path.parent, source_timezone)
+    report = ImportReport(source_read=source.file.how)
     try:
         total = 0
         if source.logs:
@@ -147,8 +160,14 @@ async def import_file(
             await _import_logs(db, source, report, advance)
         if source.accounts:
             await _import_accounts(db, source, report, advance)
+        if not source.file.unchanged():
+            raise ImportSourceError(
+                f"{path} changed during the import: a program is still writing it; stop it "
+                "(the older runtime) and run the import again (rows already imported are "
+                "skipped)"
+            )
     finally:
-        source.conn.close()
+        source.file.close()
     return report
 
 

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import resource
+import signal
+import sqlite3
+import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
-from legacy import make_legacy_db
+from legacy import make_crashed_wal_db, make_legacy_db
+from readonly import read_only, snapshot
 from serverproc import REPO, ServerProcess, clean_env, run_cli
 
 from storage import AsyncDatabase, LogFilter, message_logs
@@ -45,7 +52,7 @@ async def test_import_copies_every_log_and_account(db: AsyncDatabase, old_db: Pa
 async def test_import_turns_text_timestamps_into_utc_instants(
     db: AsyncDatabase, old_db: Path
 ) -> None:
-    await import_file(db, old_db)
+    await import_file(db, old_db, source_timezone=UTC)
     row = await db.execute_one(
         "SELECT created_at FROM message_logs WHERE kook_message_id = 'old-1'"
     )
@@ -162,3 +169,141 @@ async def test_import_into_a_running_service_is_served_at_once(
         ) as resp:
             assert resp.status == 200
             assert len((await resp.json())["items"]) == LOGS
+
+
+# The older runtime wrote last_active '2025-11-11 10:00:00.123456' on a machine in Beijing.
+SHANGHAI_LAST_ACTIVE = "2025-11-11T02:00:00.123Z"
+
+
+async def last_active_of(db_path: Path, email: str) -> object:
+    async with AsyncDatabase(db_path) as db:
+        account = next(a for a in await db.get_accounts_async() if a["email"] == email)
+        return account["last_active"]
+
+
+async def test_import_reads_last_active_in_the_source_timezone(
+    db: AsyncDatabase, old_db: Path
+) -> None:
+    await import_file(db, old_db, source_timezone=ZoneInfo("Asia/Shanghai"))
+    account = next(a for a in await db.get_accounts_async() if a["email"] == "bot@kook.io")
+    assert account["last_active"] == SHANGHAI_LAST_ACTIVE
+    assert account["created_at"] == "2025-11-01T08:00:00.000Z"  # CURRENT_TIMESTAMP: UTC
+
+
+async def test_import_command_reads_last_active_in_this_machines_zone_and_says_so(
+    tmp_path: Path, old_db: Path
+) -> None:
+    target = tmp_path / "new.db"
+    result = run_cli(["import", str(old_db)], target, TZ="Asia/Shanghai")
+    assert result.returncode == 0, result.stderr
+    assert "last_active read as wall-clock time in this machine's zone" in result.stdout
+    assert "(UTC+08:00 now)" in result.stdout
+    assert await last_active_of(target, "bot@kook.io") == SHANGHAI_LAST_ACTIVE
+
+
+async def test_import_command_reads_last_active_in_the_zone_given(
+    tmp_path: Path, old_db: Path
+) -> None:
+    target = tmp_path / "new.db"
+    result = run_cli(
+        ["import", "--source-timezone", "Asia/Shanghai", str(old_db)], target, TZ="UTC"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "wall-clock time in Asia/Shanghai (UTC+08:00" in result.stdout
+    assert await last_active_of(target, "bot@kook.io") == SHANGHAI_LAST_ACTIVE
+
+
+def test_import_command_refuses_an_unknown_timezone(tmp_path: Path, old_db: Path) -> None:
+    args = ["import", "--source-timezone", "Mars/Olympus", str(old_db)]
+    result = run_cli(args, tmp_path / "new.db")
+    assert result.returncode == 2
+    assert "unknown time zone 'Mars/Olympus'" in result.stderr
+
+
+# -- sources that must not be written next to ---------------------------------------------
+
+
+def run_import(
+    source: Path,
+    target: Path,
+    prefix: Sequence[str] = (),
+    preexec_fn: Callable[[], None] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """`python run.py import SOURCE` into `target`, behind `prefix` (see readonly)."""
+    return subprocess.run(
+        [*prefix, sys.executable, "run.py", "import", str(source)],
+        cwd=REPO,
+        env=clean_env(MSGLOG_DB_PATH=str(target)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=preexec_fn,
+    )
+
+
+def kook_ids(db_path: Path) -> set[str]:
+    with sqlite3.connect(db_path) as conn:
+        return {r[0] for r in conn.execute("SELECT kook_message_id FROM message_logs")}
+
+
+@pytest.fixture
+def source_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "source"
+    folder.mkdir()
+    return folder
+
+
+def test_import_reads_a_wal_source_on_read_only_storage(
+    tmp_path: Path, source_dir: Path
+) -> None:
+    source = source_dir / "old.db"
+    make_legacy_db(source, logs=LOGS, wal=True)
+    before = snapshot(source_dir)
+    with read_only(source_dir) as prefix:
+        result = run_import(source, tmp_path / "new.db", prefix)
+    assert result.returncode == 0, result.stderr
+    assert f"message logs: {LOGS} imported" in result.stdout
+    assert snapshot(source_dir) == before
+
+
+def test_import_leaves_the_folder_of_a_wal_source_byte_for_byte_unchanged(
+    tmp_path: Path, source_dir: Path
+) -> None:
+    source = source_dir / "old.db"
+    make_legacy_db(source, logs=LOGS, wal=True)
+    before = snapshot(source_dir)
+    result = run_import(source, tmp_path / "new.db")
+    assert result.returncode == 0, result.stderr
+    assert snapshot(source_dir) == before
+
+
+def test_import_of_a_crashed_wal_source_leaves_its_folder_byte_for_byte_unchanged(
+    tmp_path: Path, source_dir: Path
+) -> None:
+    source = source_dir / "old.db"
+    make_crashed_wal_db(source, logs=LOGS, pending=3)
+    before = snapshot(source_dir)
+    target = tmp_path / "new.db"
+    result = run_import(source, target)
+    assert result.returncode == 0, result.stderr
+    assert "pending-3" in kook_ids(target)
+    assert snapshot(source_dir) == before
+
+
+def _limit_file_size() -> None:
+    # A file growing past 1 MB fails with EFBIG, as a full disk fails with ENOSPC.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, resource.RLIM_INFINITY))
+
+
+def test_import_that_cannot_copy_a_wal_source_aside_fails_naming_the_cause(
+    tmp_path: Path, source_dir: Path
+) -> None:
+    source = source_dir / "old.db"
+    make_crashed_wal_db(source, logs=5, pending=40, content_bytes=50_000)
+    before = snapshot(source_dir)
+    result = run_import(source, tmp_path / "new.db", preexec_fn=_limit_file_size)
+    assert result.returncode == 1
+    assert "its -wal holds changes not yet in the file" in result.stderr
+    assert "File too large" in result.stderr
+    assert snapshot(source_dir) == before
