@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    # A request slower than this is logged at WARNING whatever its status.
+    slow_request_s: float = Field(1.0, gt=0)
 
     @field_validator(
         "admin_token",
