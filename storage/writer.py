@@ -27,6 +27,7 @@ from .errors import (
     WriterStopped,
 )
 from .fts_tail import FtsTail
+from .room import Room
 from .sqlite_errors import translate
 
 T = TypeVar("T")
@@ -80,7 +81,7 @@ class Writer:
         self._on_batch = on_batch
         self._pending: deque[WriteItem | _Call] = deque()
         self._cond = threading.Condition()
-        self._slots = asyncio.Semaphore(self._queue_max)
+        self._slots = Room(self._queue_max)
         self._loop = asyncio.get_running_loop()
         self._closing = False
         self._done = asyncio.Event()
@@ -136,10 +137,10 @@ class Writer:
             raise WriterStopped(self.stopped)
         if self._closing:
             raise StorageClosedError("database is closed; write refused")
-        if self._slots.locked():
+        if not self._slots.try_take():
             try:
                 async with asyncio.timeout(self._enqueue_timeout):
-                    await self._slots.acquire()
+                    await self._slots.take()
             except TimeoutError:
                 raise StorageOverloaded(
                     f"write queue full ({self._queue_max} waiting) "
@@ -147,10 +148,8 @@ class Writer:
                     retry_after=max(1.0, self._enqueue_timeout),
                 ) from None
             if self._closing:
-                self._slots.release()
+                self._slots.give()
                 raise StorageClosedError("database closed while the write waited for room")
-        else:
-            await self._slots.acquire()  # free: returns without suspending
 
     def _enqueue(self, item: WriteItem | _Call) -> None:
         with self._cond:
@@ -177,7 +176,7 @@ class Writer:
 
     def _deliver(self, batch: list[WriteItem], outcomes: list[Outcome], seconds: float) -> None:
         for item, outcome in zip(batch, outcomes, strict=True):
-            self._slots.release()
+            self._slots.give()
             if item.future.done():
                 continue
             if isinstance(outcome, StorageError):
@@ -188,7 +187,7 @@ class Writer:
             self._on_batch(len(batch), seconds)
 
     def _deliver_call(self, call: _Call, ok: bool, value: Any) -> None:
-        self._slots.release()
+        self._slots.give()
         if call.future.done():
             return
         if ok:
@@ -261,7 +260,7 @@ class Writer:
 
     def _fail_stranded(self, stranded: list[WriteItem | _Call]) -> None:
         for item in stranded:
-            self._slots.release()
+            self._slots.give()
             if not item.future.done():
                 item.future.set_exception(WriterStopped(self.stopped or "the writer stopped"))
 
