@@ -88,6 +88,9 @@ async def log(
 async def update(db: AsyncDatabase, log_id: int, fields: dict[str, Any]) -> bool:
     """Record a retry outcome: the given fields, attempts + 1, updated_at now."""
     allowed = {"status", "error_message", "latency_ms"}
+    if fields.get("status") == "success" and "error_message" not in fields:
+        # A retry that succeeded no longer shows the failure it recovered from.
+        fields = {**fields, "error_message": None}
     sets = [f"{name} = ?" for name in fields if name in allowed]
     params = [fields[name] for name in fields if name in allowed]
     sql = (
