@@ -5,7 +5,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -77,6 +77,12 @@ class Metrics:
             "msglog_write_commit_seconds",
             "Time to run and commit one write batch",
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
+            registry=self.registry,
+        )
+        self.webhook_duplicates = Counter(
+            "msglog_webhook_duplicates",
+            "Webhook deliveries answered as duplicates (retries, messages already stored)",
+            ["source"],
             registry=self.registry,
         )
         self.queue_depth = Gauge(

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    # A platform's retry of the same event and message within this many minutes is a
+    # duplicate; later, the message's own key still keeps it from being stored twice.
+    webhook_dedupe_window_minutes: int = Field(10, ge=1)
     # A request slower than this is logged at WARNING whatever its status.
     slow_request_s: float = Field(1.0, gt=0)
 

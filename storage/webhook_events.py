@@ -63,21 +63,32 @@ class Received:
         )
 
 
-async def seen(db: AsyncDatabase, source: str, event_id: str) -> bool:
-    """Whether this event id was already handled (a fast path; the keys decide races)."""
+def event_key(event_id: str, message: Received) -> str:
+    """A delivery's identity: the platform's event number *and* the message it carries.
+
+    KOOK numbers events (`sn`) per connection session and starts again after a
+    reconnect, and a repeated Telegram `update_id` may carry another message: the number
+    alone would drop a new message as a "duplicate" of an old one.
+    """
+    return f"{event_id}:{message.source_message_id}"
+
+
+async def seen(db: AsyncDatabase, source: str, key: str, since_ms: int = 0) -> bool:
+    """Whether this delivery was handled since `since_ms` (a retry within the window)."""
     row = await db.execute_one(
-        "SELECT 1 AS hit FROM webhook_events WHERE source = ? AND event_id = ?",
-        (source, event_id),
+        "SELECT 1 AS hit FROM webhook_events WHERE source = ? AND event_id = ? "
+        "AND created_at >= ?",
+        (source, key, since_ms),
     )
     return row is not None
 
 
-async def remember(db: AsyncDatabase, source: str, event_id: str) -> bool:
-    """Record the event id as handled; False if it already was."""
+async def remember(db: AsyncDatabase, source: str, key: str) -> bool:
+    """Record the delivery as handled; False if it already was."""
     result = await db.execute_write(
         "INSERT INTO webhook_events (source, event_id, created_at) VALUES (?, ?, ?) "
         "ON CONFLICT (source, event_id) DO NOTHING",
-        (source, event_id, now_ms()),
+        (source, key, now_ms()),
     )
     return result.rowcount > 0
 

@@ -179,7 +179,7 @@ async def test_handled_sn_is_recorded(client: Client) -> None:
     seen = await client.app[keys.DB].execute_read(
         "SELECT source, event_id FROM webhook_events"
     )
-    assert seen == [{"source": "kook", "event_id": "77"}]
+    assert seen == [{"source": "kook", "event_id": "77:msg-1"}]
 
 
 async def test_wrong_verify_token_is_401_and_stores_nothing(client: Client) -> None:
@@ -347,3 +347,37 @@ async def test_webhook_is_not_behind_the_api_token(make_client: MakeClient) -> N
     client = await make_client(kook_verify_token=VERIFY, api_token="api-secret")
     resp = await post(client, compress(message_event()))
     assert resp.status == 200
+
+
+async def test_session_reset_reusing_sn_with_new_msg_ids_stores_every_message(
+    client: Client,
+) -> None:
+    # KOOK numbers events per connection session: after a reconnect sn starts at 1 again.
+    first_session = [message_event(msg_id=f"s1-{sn}", sn=sn, content=f"one {sn}")
+                     for sn in (1, 2, 3)]
+    second_session = [message_event(msg_id=f"s2-{sn}", sn=sn, content=f"two {sn}")
+                      for sn in (1, 2)]
+    answers = [await post(client, compress(e)) for e in first_session + second_session]
+    assert [(await a.json())["duplicate"] for a in answers] == [False] * 5
+    stored = {r["kook_message_id"] for r in await rows(client)}
+    assert stored == {"s1-1", "s1-2", "s1-3", "s2-1", "s2-2"}
+
+
+async def test_retry_of_same_sn_and_msg_id_is_counted_as_duplicate(client: Client) -> None:
+    await post(client, compress(message_event(sn=9)))
+    resp = await post(client, compress(message_event(sn=9)))
+    assert (await resp.json())["duplicate"] is True
+    metrics = await (await client.get("/metrics")).text()
+    assert 'msglog_webhook_duplicates_total{source="kook"} 1.0' in metrics
+
+
+async def test_retry_after_the_window_is_still_not_stored_twice(
+    make_client: MakeClient,
+) -> None:
+    client = await make_client(kook_verify_token=VERIFY)
+    await post(client, compress(message_event(sn=3)))
+    # The window has passed for this delivery: the message's own key decides.
+    await client.app[keys.DB].execute_write("UPDATE webhook_events SET created_at = 0")
+    resp = await post(client, compress(message_event(sn=3)))
+    assert (await resp.json())["duplicate"] is True
+    assert [r["attempts"] for r in await rows(client)] == [1]

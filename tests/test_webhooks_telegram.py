@@ -159,7 +159,7 @@ async def test_concurrent_duplicate_deliveries_store_one_row(client: Client) -> 
 async def test_handled_update_id_is_recorded(client: Client) -> None:
     await post(client, update(42, message=message()))
     seen = await client.app[keys.DB].execute_read("SELECT source, event_id FROM webhook_events")
-    assert seen == [{"source": "telegram", "event_id": "42"}]
+    assert seen == [{"source": "telegram", "event_id": "42:tg:-1001234:5"}]
 
 
 async def test_missing_secret_is_401_and_stores_nothing(client: Client) -> None:
@@ -209,3 +209,10 @@ async def test_webhook_is_not_behind_the_api_token(make_client: MakeClient) -> N
     client = await make_client(telegram_secret_token=SECRET, api_token="api-secret")
     resp = await post(client, update(1, message=message()))
     assert resp.status == 200
+
+
+async def test_repeated_update_id_carrying_another_message_is_stored(client: Client) -> None:
+    await post(client, update(5, message=message(text="first", message_id=1)))
+    resp = await post(client, update(5, message=message(text="second", message_id=2)))
+    assert (await resp.json())["duplicate"] is False
+    assert sorted(r["content"] for r in await rows(client)) == ["first", "second"]

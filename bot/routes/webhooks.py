@@ -5,7 +5,8 @@ from __future__ import annotations
 import structlog
 from aiohttp import web
 
-from storage import AsyncDatabase, webhook_events
+from storage import webhook_events
+from storage.timeutil import now_ms
 from storage.webhook_events import Received
 
 from .. import keys, kook, telegram
@@ -20,21 +21,39 @@ def _ack(duplicate: bool = False) -> web.Response:
 
 
 async def _deliver(
-    db: AsyncDatabase, source: str, event_id: str | None, message: Received, edit: bool
+    request: web.Request, source: str, event_id: str | None, message: Received, edit: bool
 ) -> bool:
     """Store one delivered message; True if it was a duplicate. Answers after COMMIT."""
-    if event_id is not None and await webhook_events.seen(db, source, event_id):
+    db = request.app[keys.DB]
+    key = None if event_id is None else webhook_events.event_key(event_id, message)
+    window_ms = request.app[keys.SETTINGS].webhook_dedupe_window_minutes * 60_000
+    if key is not None and await webhook_events.seen(db, source, key, now_ms() - window_ms):
+        _duplicate(request, source, event_id, message, "retry of a handled delivery")
         return True
     if edit:
         await webhook_events.store_edit(db, message)
         duplicate = False
     else:
+        # The message's own key says "already stored", whatever its event number.
         duplicate = await webhook_events.store_received(db, message) is None
+        if duplicate:
+            _duplicate(request, source, event_id, message, "message already stored")
     # Only after the message is committed: a crash in between must not make the
     # platform's retry look like a duplicate of something never stored.
-    if event_id is not None:
-        await webhook_events.remember(db, source, event_id)
+    if key is not None:
+        await webhook_events.remember(db, source, key)
     return duplicate
+
+
+def _duplicate(
+    request: web.Request, source: str, event_id: str | None, message: Received, why: str
+) -> None:
+    """Never silent: every duplicate is counted and logged."""
+    metrics = request.app.get(keys.METRICS)
+    if metrics is not None:
+        metrics.webhook_duplicates.labels(source=source).inc()
+    log.info("webhook_duplicate", source=source, event_id=event_id,
+             message_id=message.source_message_id, reason=why)
 
 
 async def kook_webhook(request: web.Request) -> web.Response:
@@ -55,9 +74,7 @@ async def kook_webhook(request: web.Request) -> web.Response:
     if isinstance(action, kook.Ignored):
         log.debug("webhook_ignored", source="kook", reason=action.reason)
         return _ack()
-    duplicate = await _deliver(
-        request.app[keys.DB], "kook", action.sn, action.received, edit=False
-    )
+    duplicate = await _deliver(request, "kook", action.sn, action.received, edit=False)
     log.debug("webhook_delivered", source="kook", sn=action.sn, duplicate=duplicate)
     return _ack(duplicate)
 
@@ -75,7 +92,7 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         log.debug("webhook_ignored", source="telegram", reason=action.reason)
         return _ack()
     duplicate = await _deliver(
-        request.app[keys.DB], "telegram", action.update_id, action.received, action.edit
+        request, "telegram", action.update_id, action.received, action.edit
     )
     log.debug(
         "webhook_delivered", source="telegram", update_id=action.update_id, duplicate=duplicate
