@@ -168,16 +168,19 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_encrypt(args: argparse.Namespace, settings: Settings) -> int:
     async def work(db: AsyncDatabase) -> int:
         report = await accounts.encrypt_all(db, await _box(settings, db))
+        # Unsealed values (the older runtime's own tokens, say) are sealed as they are:
+        # the runtime gets them back unchanged and decrypts them with its own key.
         print(
-            f"encrypted {report.sealed} plaintext secret(s), re-encrypted {report.rotated} "
-            f"under the current key, {report.unchanged} already encrypted"
+            f"encrypted {report.sealed} secret(s) stored without our key (values unchanged), "
+            f"re-encrypted {report.rotated} under the current key, "
+            f"{report.unchanged} already encrypted"
         )
         if not report.wal_truncated:
             print("msglog: the WAL could not be truncated now (a reader was busy); old "
                   "pages leave it at the next checkpoint", file=sys.stderr)
         if report.sealed and report.free_pages:
             print(f"msglog: {report.free_pages} free page(s) of the file were not zeroed and "
-                  "may hold old plaintext: stop the service and run "
+                  "may hold old unencrypted secrets: stop the service and run "
                   f"`sqlite3 {settings.db_path} VACUUM` to clear them", file=sys.stderr)
         return 0
 
@@ -216,6 +219,6 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.set_defaults(func=cmd_remove)
 
     p = commands.add_parser(
-        "encrypt", help="encrypt plaintext secrets left by the older runtime (and rotate keys)"
+        "encrypt", help="encrypt secrets the older runtime stored unencrypted (and rotate keys)"
     )
     p.set_defaults(func=cmd_encrypt)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from .errors import IntegrityViolation, StorageError
-from .secretbox import SecretBox
+from .secretbox import SecretBox, from_rest, to_rest
 from .sqlite_errors import translate
 from .timeutil import ms_to_iso, now_ms
 
@@ -24,6 +24,12 @@ SUMMARY = (
     "coalesce(cookie, '') != '' AS has_cookie"
 )
 STATUSES = ("offline", "online", "error", "disabled")
+# The message SQLite gives when the (case-insensitive) unique email index refuses a row.
+EMAIL_TAKEN = "UNIQUE constraint failed: accounts.email"
+INSERT = (
+    "INSERT INTO accounts (email, password_encrypted, cookie, status, created_at) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
 # Secret fields and the columns that hold them (fixed names: never user input).
 SECRET_COLUMNS = {"password": "password_encrypted", "cookie": "cookie"}
 
@@ -66,28 +72,47 @@ def present(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-# -- the older runtime's calls (raw columns, as it always got them) -------------------
-
-async def add(
-    db: AsyncDatabase, email: str, password_encrypted: str | None, cookie: str | None
-) -> int:
-    result = await db.execute_write(
-        "INSERT INTO accounts (email, password_encrypted, cookie, created_at) "
-        "VALUES (?, ?, ?, ?)",
-        (email, password_encrypted, cookie, now_ms()),
-    )
+async def _insert(db: AsyncDatabase, email: str, values: tuple[Any, ...]) -> int:
+    """Insert (email, *values); DuplicateEmail when the email is taken in any case."""
+    try:
+        result = await db.execute_write(INSERT, (email, *values))
+    except IntegrityViolation as exc:
+        if EMAIL_TAKEN not in str(exc):
+            raise
+        raise DuplicateEmail(
+            f"an account with email {email!r} exists (emails compare case-insensitively)"
+        ) from None
     assert result.lastrowid is not None
     return result.lastrowid
 
 
+# -- the older runtime's calls: its secrets go in sealed and come back as it gave them --
+
+def _given_back(db: AsyncDatabase, row: dict[str, Any]) -> dict[str, Any]:
+    out = present(row)
+    for column in SECRET_COLUMNS.values():
+        out[column] = from_rest(db.secret_box, row[column])
+    return out
+
+
+async def add(
+    db: AsyncDatabase, email: str, password_encrypted: str | None, cookie: str | None
+) -> int:
+    """A new account; the secrets are opaque to us (the runtime encrypted them itself)."""
+    box = db.secret_box
+    return await _insert(
+        db, email, (to_rest(box, password_encrypted), to_rest(box, cookie), "offline", now_ms())
+    )
+
+
 async def list_all(db: AsyncDatabase) -> list[dict[str, Any]]:
     rows = await db.execute_read(f"SELECT {COLUMNS} FROM accounts ORDER BY id")
-    return [present(r) for r in rows]
+    return [_given_back(db, r) for r in rows]
 
 
 async def get(db: AsyncDatabase, account_id: int) -> dict[str, Any] | None:
     row = await db.execute_one(f"SELECT {COLUMNS} FROM accounts WHERE id = ?", (account_id,))
-    return present(row) if row else None
+    return _given_back(db, row) if row else None
 
 
 async def set_status(db: AsyncDatabase, account_id: int, status: str) -> bool:
@@ -147,25 +172,9 @@ async def create(
     status: str = "offline",
 ) -> int:
     """Insert an account with its secrets sealed; DuplicateEmail if the email is taken."""
-    try:
-        result = await db.execute_write(
-            "INSERT INTO accounts (email, password_encrypted, cookie, status, created_at) "
-            "SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS "
-            "(SELECT 1 FROM accounts WHERE email = ? COLLATE NOCASE)",
-            (
-                email,
-                box.seal(password) if password else None,
-                box.seal(cookie) if cookie else None,
-                status,
-                now_ms(),
-                email,
-            ),
-        )
-    except IntegrityViolation:
-        raise DuplicateEmail(f"an account with email {email!r} exists") from None
-    if result.rowcount == 0 or result.lastrowid is None:
-        raise DuplicateEmail(f"an account with email {email!r} exists")
-    return result.lastrowid
+    return await _insert(
+        db, email, (to_rest(box, password or None), to_rest(box, cookie or None), status, now_ms())
+    )
 
 
 # -- secrets for the in-process runtime ---------------------------------------------
@@ -180,12 +189,12 @@ async def _secret(db: AsyncDatabase, account_id: int, column: str, box: SecretBo
 
 
 async def get_cookie(db: AsyncDatabase, account_id: int, box: SecretBox) -> str | None:
-    """The decrypted session cookie (legacy plaintext as-is); None when unset."""
+    """The session cookie as it was stored (a legacy value as-is); None when unset."""
     return await _secret(db, account_id, "cookie", box)
 
 
 async def get_password(db: AsyncDatabase, account_id: int, box: SecretBox) -> str | None:
-    """The decrypted login password (a legacy value as stored); None when unset."""
+    """The password as it was stored (a legacy value as-is, opaque); None when unset."""
     return await _secret(db, account_id, "password_encrypted", box)
 
 
@@ -195,7 +204,7 @@ async def _scrubbed(db: AsyncDatabase, fn: Callable[[sqlite3.Connection], T]) ->
     """Run `fn` in one transaction on the writer thread with secure_delete on.
 
     secure_delete makes SQLite overwrite freed cells and pages with zeros, so a replaced
-    secret (or a legacy plaintext one) does not linger in the file's free space.
+    secret (or a legacy unsealed one) does not linger in the file's free space.
     """
 
     def run(conn: sqlite3.Connection) -> T:
@@ -227,7 +236,7 @@ async def _on_writer(db: AsyncDatabase, fn: Callable[[sqlite3.Connection], T]) -
 async def update(
     db: AsyncDatabase, box: SecretBox, account_id: int, changes: AccountChanges
 ) -> bool:
-    """Apply `changes`; legacy plaintext secrets of the row are sealed on the way. False: no row."""
+    """Apply `changes`; legacy unsealed secrets of the row are sealed on the way. False: no row."""
 
     def apply(conn: sqlite3.Connection) -> bool:
         row = conn.execute(
@@ -263,7 +272,7 @@ async def delete(db: AsyncDatabase, account_id: int) -> bool:
 
 
 async def encrypt_all(db: AsyncDatabase, box: SecretBox) -> EncryptReport:
-    """Seal every legacy plaintext secret, re-seal old keys' ones, then truncate the WAL."""
+    """Seal every legacy unsealed secret, re-seal old keys' ones, then truncate the WAL."""
     counts = {"sealed": 0, "rotated": 0, "unchanged": 0}
 
     def seal_all(conn: sqlite3.Connection) -> None:
@@ -285,7 +294,7 @@ async def encrypt_all(db: AsyncDatabase, box: SecretBox) -> EncryptReport:
     await _scrubbed(db, seal_all)
 
     def truncate_wal(conn: sqlite3.Connection) -> tuple[bool, int]:
-        # Old WAL frames may still hold the plaintext pages: copy back and cut the file.
+        # Old WAL frames may still hold the unsealed pages: copy back and cut the file.
         busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
         return not busy, int(conn.execute("PRAGMA freelist_count").fetchone()[0])
 

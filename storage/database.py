@@ -18,6 +18,7 @@ from .checkpoint import CheckpointMode, WalKeeper
 from .errors import StorageClosedError, StorageError
 from .fts_tail import FtsTail
 from .readpool import ReadPool, copy_rows, share_key
+from .secretbox import SecretBox
 from .sqlite_conn import configure_writer, open_writer
 from .sqlite_errors import translate
 from .timeutil import now_ms
@@ -60,6 +61,7 @@ class AsyncDatabase:
         checkpoints: CheckpointMode = "auto",
         writer_stall_timeout: float = 60.0,
         legacy_timezone: tzinfo | None = None,
+        secret_box: SecretBox | None = None,
     ) -> None:
         self.path = Path(db_path)
         self.batch_size = batch_size
@@ -75,6 +77,9 @@ class AsyncDatabase:
         self.writer_stall_timeout = writer_stall_timeout
         # Where an older runtime's file, migrated in place, wrote its wall-clock times.
         self.legacy_timezone = legacy_timezone
+        # Seals the account secrets the older runtime's calls store; without one they are
+        # stored as given (as that runtime did) and sealed ones cannot be read back.
+        self.secret_box = secret_box
         self._writer_problem: str | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None

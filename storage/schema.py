@@ -32,6 +32,12 @@ CREATE TABLE accounts (
     created_at INTEGER NOT NULL DEFAULT ({NOW_MS})
 )"""
 
+# 'A@x.com' and 'a@x.com' are one login: refused by the index, not by each caller's check.
+ACCOUNT_EMAIL_INDEX = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS ux_accounts_email_nocase "
+    "ON accounts(email COLLATE NOCASE)"
+)
+
 MESSAGE_LOGS = f"""
 CREATE TABLE message_logs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -166,7 +172,7 @@ STATS = [
     f"{_count_delta('new', 1)} {_latency_delta('new', 1)} END",
 ]
 
-LATEST_VERSION = 4
+LATEST_VERSION = 5
 
 # Version 4: the full-text index is filled in chunks by the writer, not row by row.
 # Every transaction that touches FTS5 writes a new segment and merges older ones, which
@@ -230,20 +236,25 @@ def user_version(conn: sqlite3.Connection) -> int:
 
 def check_migratable(conn: sqlite3.Connection) -> None:
     """Refuse, before anything is written, data that cannot be migrated."""
-    # Only the older runtime's tables (version 0) can hold data that v1 cannot take.
-    if user_version(conn) >= 1:
-        return
+    version = user_version(conn)
     tables = _tables(conn)
-    if "accounts" in tables:
+    # Before v5 nothing kept emails unique across case (the older runtime's calls added
+    # 'A@x.com' beside 'a@x.com').
+    if version < 5 and "accounts" in tables:
         dupes = conn.execute(
-            "SELECT email, count(*) FROM accounts GROUP BY email HAVING count(*) > 1 LIMIT 5"
+            "SELECT group_concat(email, ' = '), count(*) FROM accounts "
+            "GROUP BY email COLLATE NOCASE HAVING count(*) > 1 LIMIT 5"
         ).fetchall()
         if dupes:
-            listed = ", ".join(f"{email!r} x{n}" for email, n in dupes)
+            listed = ", ".join(f"{emails!r} x{n}" for emails, n in dupes)
             raise MigrationError(
-                f"cannot migrate: accounts has duplicate emails ({listed}); "
-                "remove the duplicates and start again (the file was not changed)"
+                "cannot migrate: accounts has duplicate emails, compared case-insensitively "
+                f"({listed}); remove the duplicates and start again (the file was not changed)"
             )
+    # Only the older runtime's tables (version 0) can hold data that v1 cannot take.
+    if version >= 1:
+        return
+    if "accounts" in tables:
         nulls = conn.execute("SELECT count(*) FROM accounts WHERE email IS NULL").fetchone()[0]
         if nulls:
             raise MigrationError(f"cannot migrate: {nulls} account(s) without an email")
@@ -285,6 +296,8 @@ def migrate(conn: sqlite3.Connection, legacy_zone: tzinfo | None = None) -> int:
             _migrate_v3(conn)
         if version < 4:
             _migrate_v4(conn)
+        if version < 5:
+            _migrate_v5(conn)
         conn.execute(f"PRAGMA user_version = {LATEST_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
@@ -308,6 +321,11 @@ def _migrate_v4(conn: sqlite3.Connection) -> None:
     conn.execute(
         "INSERT INTO message_fts(message_fts, rank) VALUES ('automerge', ?)", (FTS_AUTOMERGE,)
     )
+
+
+def _migrate_v5(conn: sqlite3.Connection) -> None:
+    """Version 5: emails are unique whatever their case (check_migratable refused dupes)."""
+    conn.execute(ACCOUNT_EMAIL_INDEX)
 
 
 META = "CREATE TABLE IF NOT EXISTS msglog_meta (key TEXT PRIMARY KEY, value TEXT)"

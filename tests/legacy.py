@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import shutil
 import sqlite3
 from pathlib import Path
+
+from cryptography.fernet import Fernet
 
 LEGACY_SCHEMA = """
 CREATE TABLE accounts (
@@ -146,3 +149,25 @@ def make_crashed_wal_db(path: Path, logs: int, pending: int, content_bytes: int 
         shutil.copyfile(f"{live / path.name}{suffix}", f"{path}{suffix}")
     conn.close()
     shutil.rmtree(live)
+
+
+def runtime_seal(key: bytes, secret: str) -> str:
+    """A secret as the older runtime stored it: a Fernet token under its own key, base64'd."""
+    return base64.b64encode(Fernet(key).encrypt(secret.encode())).decode("ascii")
+
+
+def runtime_open(key: bytes, stored: str) -> str:
+    """The older runtime's decrypt: base64-decode, then Fernet with its own key."""
+    return Fernet(key).decrypt(base64.b64decode(stored)).decode()
+
+
+def set_runtime_secrets(
+    path: Path, account_id: int, key: bytes, password: str, cookie: str
+) -> None:
+    """Give a legacy file's account the secrets the older runtime would have written."""
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "UPDATE accounts SET password_encrypted = ?, cookie = ? WHERE id = ?",
+            (runtime_seal(key, password), runtime_seal(key, cookie), account_id),
+        )
+    conn.close()

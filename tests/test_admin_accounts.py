@@ -74,6 +74,14 @@ async def test_duplicate_email_is_409(admin: Any, email: str) -> None:
     assert len((await listing(admin))["items"]) == 1
 
 
+async def test_email_taken_by_the_runtime_in_another_case_is_409_naming_why(admin: Any) -> None:
+    await db_of(admin).add_account_async("Runtime@Example.com")
+    resp = await admin.post(URL, json={"email": "runtime@example.com"}, headers=AUTH)
+    err = await error_of(resp, 409)
+    assert "email" in err["message"] and "case-insensitively" in err["message"]
+    assert len((await listing(admin))["items"]) == 1
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -14,6 +14,7 @@ import pytest
 import structlog
 from adminhelp import AUTH, COOKIE, PASSWORD, TOKEN, box_of, create, db_of, raw_row, start
 from cryptography.fernet import Fernet
+from legacy import runtime_open, runtime_seal
 
 from bot import logs
 from bot.secrets import SECRETS
@@ -199,6 +200,54 @@ async def test_encrypt_all_seals_legacy_and_rotates_old_keys(admin: Any) -> None
 def old_box_keys(client: Any) -> list[str]:
     path = Path(client.app[SECRETS].source)
     return [path.read_text().strip()]
+
+
+# -- the runtime in the same process: its secrets back as it gave them ---------------
+
+RUNTIME_KEY = Fernet.generate_key()  # the older runtime's own key, unknown to msglog
+
+
+async def runtime_account(client: Any) -> int:
+    """An account added by the runtime's own call, with secrets it encrypted itself."""
+    return await db_of(client).add_account_async(
+        "runtime@example.com",
+        runtime_seal(RUNTIME_KEY, "runtime-pw-PLAINTEXT"),
+        runtime_seal(RUNTIME_KEY, "runtime-cookie-PLAINTEXT"),
+    )
+
+
+async def runtime_view(client: Any, account_id: int) -> dict[str, Any]:
+    found = [a for a in await db_of(client).get_accounts_async() if a["id"] == account_id]
+    assert len(found) == 1
+    return found[0]
+
+
+async def test_runtime_secrets_are_sealed_at_rest_in_the_service(admin: Any) -> None:
+    account_id = await runtime_account(admin)
+    row = await raw_row(admin, account_id)
+    assert row["password_encrypted"].startswith(PREFIX) and row["cookie"].startswith(PREFIX)
+    opened = box_of(admin).open(row["password_encrypted"])
+    assert opened is not None and runtime_open(RUNTIME_KEY, opened) == "runtime-pw-PLAINTEXT"
+
+
+async def test_status_patch_gives_the_runtime_its_secrets_back_unchanged(admin: Any) -> None:
+    account_id = await runtime_account(admin)
+    given = await runtime_view(admin, account_id)
+    resp = await admin.patch(f"{URL}/{account_id}", json={"status": "disabled"}, headers=AUTH)
+    assert resp.status == 200
+    after = await runtime_view(admin, account_id)
+    assert (after["password_encrypted"], after["cookie"]) == (
+        given["password_encrypted"], given["cookie"]
+    )
+    assert runtime_open(RUNTIME_KEY, after["cookie"]) == "runtime-cookie-PLAINTEXT"
+
+
+async def test_admin_created_account_gives_the_runtime_the_secret_as_entered(
+    admin: Any,
+) -> None:
+    created = await create(admin, password=PASSWORD, cookie=COOKIE)
+    account = await runtime_view(admin, created["id"])
+    assert (account["password_encrypted"], account["cookie"]) == (PASSWORD, COOKIE)
 
 
 # -- the key -----------------------------------------------------------------------------

@@ -7,12 +7,17 @@ import sqlite3
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from legacy import make_legacy_db
+from legacy import make_legacy_db, runtime_open, set_runtime_secrets
 
+from bot import keys
+from bot.app import create_app
+from bot.settings import Settings
 from storage.secretbox import PREFIX, SecretBox
 
 RUN_PY = Path(__file__).resolve().parent.parent / "run.py"
@@ -148,7 +153,7 @@ def test_encrypt_seals_legacy_secrets_and_scrubs_the_file(dbfile: Path) -> None:
     assert b"sid=plain-cookie" in dbfile.read_bytes()
     done = accounts(dbfile, "encrypt")
     assert done.returncode == 0, done.stderr
-    assert "encrypted 2 plaintext secret(s)" in done.stdout
+    assert "encrypted 2 secret(s) stored without our key" in done.stdout
     box = key_box(dbfile)
     legacy = {r[0]: r for r in rows(dbfile)}[3]
     assert legacy[2] is not None and legacy[3] is not None
@@ -157,13 +162,30 @@ def test_encrypt_seals_legacy_secrets_and_scrubs_the_file(dbfile: Path) -> None:
     assert b"sid=plain-cookie" not in data and b"bot@kook.io" in data
 
 
+async def test_encrypt_keeps_the_older_runtimes_secrets_usable_by_it(
+    dbfile: Path, aiohttp_client: Any, make_settings: Callable[..., Settings]
+) -> None:
+    legacy_file(dbfile)
+    runtime_key = Fernet.generate_key()  # the older runtime's own key
+    set_runtime_secrets(dbfile, 3, runtime_key, "legacy-pw-93", "sid=legacy-cookie-4")
+    done = accounts(dbfile, "encrypt")
+    assert done.returncode == 0, done.stderr
+    stored = {r[0]: r for r in rows(dbfile)}[3]
+    assert stored[2] is not None and stored[2].startswith(PREFIX)
+    # The runtime in the service's process reads its accounts through the storage API.
+    client = await aiohttp_client(create_app(make_settings(db_path=dbfile)))
+    [account] = [a for a in await client.app[keys.DB].get_accounts_async() if a["id"] == 3]
+    assert runtime_open(runtime_key, account["password_encrypted"]) == "legacy-pw-93"
+    assert runtime_open(runtime_key, account["cookie"]) == "sid=legacy-cookie-4"
+
+
 def test_encrypt_twice_changes_nothing_more(dbfile: Path) -> None:
     legacy_file(dbfile)
     accounts(dbfile, "encrypt")
     before = rows(dbfile)
     done = accounts(dbfile, "encrypt")
     assert done.returncode == 0
-    assert "encrypted 0 plaintext secret(s)" in done.stdout and "2 already encrypted" in done.stdout
+    assert "encrypted 0 secret(s)" in done.stdout and "2 already encrypted" in done.stdout
     assert rows(dbfile) == before
 
 

@@ -12,7 +12,7 @@ import pytest
 from legacy import make_legacy_db
 from serverproc import run_cli
 
-from storage import AsyncDatabase, DatabaseCorrupt, MigrationError
+from storage import AsyncDatabase, DatabaseCorrupt, IntegrityViolation, MigrationError
 
 
 def digest(path: Path) -> str:
@@ -75,7 +75,7 @@ async def test_legacy_database_takes_new_writes(db_path: Path) -> None:
         assert again == 10
         account = await db.add_account_async("third@kook.io")
         assert account > 7
-        with pytest.raises(Exception, match="UNIQUE"):
+        with pytest.raises(IntegrityViolation, match="exists"):
             await db.add_account_async("bot@kook.io")
 
 

@@ -124,7 +124,9 @@ async def create_account(request: web.Request) -> web.StreamResponse:
             password=body.password, cookie=body.cookie, status=body.status,
         )
     except DuplicateEmail:
-        raise Conflict("an account with this email already exists") from None
+        raise Conflict(
+            "an account with this email already exists (emails compare case-insensitively)"
+        ) from None
     log.info("account_created", account_id=new_id)
     response = out(await accounts.summary(db, new_id))
     response.set_status(201)
@@ -169,6 +171,8 @@ async def secrets_ctx(app: web.Application) -> AsyncIterator[None]:
     if loaded.problem:
         log.error("secret_key_unavailable", detail=loaded.problem)
     app[secrets.SECRETS] = loaded
+    # The runtime in this process stores and reads its account secrets through the same key.
+    app[keys.DB].secret_box = loaded.box
     yield
 
 
