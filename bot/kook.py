@@ -49,11 +49,19 @@ class Message:
 
 
 @dataclass(frozen=True, slots=True)
+class SystemEvent:
+    """Nothing to store, but a retry of it is still told from a new event."""
+
+    sn: str | None
+    msg_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Ignored:
     reason: str
 
 
-Event = Challenge | Message | Ignored
+Event = Challenge | Message | SystemEvent | Ignored
 
 
 class _Author(BaseModel):
@@ -68,6 +76,8 @@ class _Extra(BaseModel):
 class _Data(BaseModel):
     type: int
     channel_type: str | None = None
+    # Loose on purpose: a system event we only acknowledge must never become a 422.
+    msg_id: str | int | None = None
 
 
 class _Challenge(BaseModel):
@@ -165,12 +175,14 @@ def classify(event: dict[str, Any]) -> Event:
     """What a verified event asks of us: answer a challenge, store a message, or nothing."""
     envelope = parse_model(_Envelope, event)
     data = envelope.d
+    sn = None if envelope.sn is None else str(envelope.sn)
     if envelope.s != 0:
         return Ignored(f"signal {envelope.s}")
     if data.type == SYSTEM_TYPE:
         if data.channel_type == CHALLENGE_CHANNEL:
             return Challenge(parse_model(_Challenge, event["d"]).challenge)
-        return Ignored("system event")
+        msg_id = None if data.msg_id in (None, "") else str(data.msg_id)
+        return SystemEvent(sn=sn, msg_id=msg_id)
     kind = MESSAGE_TYPES.get(data.type)
     if kind is None:
         return Ignored(f"message type {data.type}")
@@ -178,7 +190,7 @@ def classify(event: dict[str, Any]) -> Event:
     author = fields.extra.author if fields.extra is not None else None
     sender = (author.username or author.nickname) if author is not None else None
     return Message(
-        sn=None if envelope.sn is None else str(envelope.sn),
+        sn=sn,
         received=Received(
             source_message_id=fields.msg_id,
             channel_id=fields.target_id,

@@ -6,6 +6,8 @@ writer: the message row's (source id, '', '') key, which `store_received` insert
 DO NOTHING, and `webhook_events(source, event_id)`, which `remember` fills only after
 the message is committed. A crash between the two leaves the event id unrecorded: the
 retry then finds the message key taken and changes nothing, so no delivery is lost.
+The message key says "already stored"; an event record (the event number with the
+message id, `event_key`) only says "this exact delivery was seen within the window".
 """
 
 from __future__ import annotations
@@ -63,14 +65,15 @@ class Received:
         )
 
 
-def event_key(event_id: str, message: Received) -> str:
+def event_key(event_id: str, message_id: str | None) -> str:
     """A delivery's identity: the platform's event number *and* the message it carries.
 
     KOOK numbers events (`sn`) per connection session and starts again after a
     reconnect, and a repeated Telegram `update_id` may carry another message: the number
-    alone would drop a new message as a "duplicate" of an old one.
+    alone would drop a new message as a "duplicate" of an old one. An event without a
+    message id is known by its number alone (so only within the window).
     """
-    return f"{event_id}:{message.source_message_id}"
+    return f"{event_id}:{message_id or ''}"
 
 
 async def seen(db: AsyncDatabase, source: str, key: str, since_ms: int = 0) -> bool:
@@ -83,12 +86,15 @@ async def seen(db: AsyncDatabase, source: str, key: str, since_ms: int = 0) -> b
     return row is not None
 
 
-async def remember(db: AsyncDatabase, source: str, key: str) -> bool:
-    """Record the delivery as handled; False if it already was."""
+async def remember(db: AsyncDatabase, source: str, key: str, since_ms: int = 0) -> bool:
+    """Record the delivery as handled now; False if it already was since `since_ms`."""
+    # A record older than the window is renewed: a retry of this later delivery must
+    # be recognised within the window counted from it, not from the earlier one.
     result = await db.execute_write(
         "INSERT INTO webhook_events (source, event_id, created_at) VALUES (?, ?, ?) "
-        "ON CONFLICT (source, event_id) DO NOTHING",
-        (source, key, now_ms()),
+        "ON CONFLICT (source, event_id) DO UPDATE SET created_at = excluded.created_at "
+        "WHERE webhook_events.created_at < ?",
+        (source, key, now_ms(), since_ms),
     )
     return result.rowcount > 0
 

@@ -147,3 +147,19 @@ async def test_prune_forgets_only_older_ids(db: AsyncDatabase) -> None:
     assert await webhook_events.prune(db, cutoff) == 1
     assert await webhook_events.seen(db, "kook", "old") is False
     assert await webhook_events.seen(db, "kook", "new") is True
+
+
+async def test_remember_renews_a_record_older_than_the_window(db: AsyncDatabase) -> None:
+    key = webhook_events.event_key("1", "msg-a")
+    assert await webhook_events.remember(db, "kook", key) is True
+    await db.execute_write("UPDATE webhook_events SET created_at = 0")
+    window_start = now_ms() - 60_000
+    assert await webhook_events.remember(db, "kook", key, window_start) is True
+    assert await webhook_events.seen(db, "kook", key, window_start) is True
+    assert await webhook_events.remember(db, "kook", key, window_start) is False
+
+
+async def test_event_key_keeps_the_message_a_reused_number_carries(db: AsyncDatabase) -> None:
+    await webhook_events.remember(db, "kook", webhook_events.event_key("1", "msg-a"))
+    assert await webhook_events.seen(db, "kook", webhook_events.event_key("1", "msg-a"))
+    assert not await webhook_events.seen(db, "kook", webhook_events.event_key("1", "msg-b"))

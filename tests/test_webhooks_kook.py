@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import json
+import sys
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
+import structlog
 from aiohttp.test_utils import TestClient
 from apihelp import error_of as assert_error
 from apihelp import stored_rows as rows
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from bot import keys
+from bot import keys, logs
 from bot.app import create_app
 from bot.settings import Settings
 
@@ -69,6 +72,27 @@ def challenge_event(token: str = VERIFY) -> dict[str, Any]:
     }
 
 
+def system_event(msg_id: str | None, sn: int) -> dict[str, Any]:
+    """KOOK's documented joined_guild system event (type 255)."""
+    data: dict[str, Any] = {
+        "channel_type": "GROUP",
+        "type": 255,
+        "target_id": "60163000000000",
+        "author_id": "1",
+        "content": "[系统消息]",
+        "extra": {
+            "type": "joined_guild",
+            "body": {"user_id": "3891000000", "joined_at": 1612774315000},
+        },
+        "msg_timestamp": 1612774315732,
+        "nonce": "",
+        "verify_token": VERIFY,
+    }
+    if msg_id is not None:
+        data["msg_id"] = msg_id
+    return {"s": 0, "d": data, "sn": sn}
+
+
 def compress(obj: Any) -> bytes:
     return zlib.compress(json.dumps(obj).encode("utf-8"))
 
@@ -96,6 +120,18 @@ def make_client(aiohttp_client: Any, make_settings: Callable[..., Settings]) -> 
         return result
 
     return make
+
+
+@pytest.fixture
+def info_logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """JSON lines at the default level (INFO), as production writes them."""
+    saved = structlog.get_config()
+    out = io.StringIO()
+    with monkeypatch.context() as patch:
+        patch.setattr(sys, "stderr", out)  # configure() binds the stream it finds here
+        logs.configure("json", "INFO")
+    yield lambda: [json.loads(line) for line in out.getvalue().splitlines()]
+    structlog.configure(**saved)
 
 
 async def post(client: Client, body: bytes, query: str = "") -> Any:
@@ -381,3 +417,45 @@ async def test_retry_after_the_window_is_still_not_stored_twice(
     resp = await post(client, compress(message_event(sn=3)))
     assert (await resp.json())["duplicate"] is True
     assert [r["attempts"] for r in await rows(client)] == [1]
+
+
+async def test_retry_of_same_sn_and_msg_id_is_logged_at_info(
+    client: Client, info_logs: Callable[[], list[dict[str, Any]]]
+) -> None:
+    await post(client, compress(message_event(msg_id="s1-4", sn=4)))
+    await post(client, compress(message_event(msg_id="s1-4", sn=4)))
+    noted = [line for line in info_logs() if line["event"] == "webhook_duplicate"]
+    assert [(n["level"], n["source"], n["event_id"], n["message_id"]) for n in noted] == [
+        ("info", "kook", "4", "s1-4")
+    ]
+
+
+async def test_system_event_retry_is_told_from_a_new_event_reusing_its_sn(
+    client: Client,
+) -> None:
+    first = await post(client, compress(system_event("bcc9abbd-1", sn=15)))
+    retry = await post(client, compress(system_event("bcc9abbd-1", sn=15)))
+    # A new session numbers from the start again: same sn, another event.
+    reused = await post(client, compress(system_event("ecec53c4-2", sn=15)))
+    flags = [(await r.json())["duplicate"] for r in (first, retry, reused)]
+    assert flags == [False, True, False]
+    assert await rows(client) == []
+
+
+async def test_system_event_without_msg_id_repeated_within_the_window_is_a_duplicate(
+    client: Client,
+) -> None:
+    await post(client, compress(system_event(None, sn=21)))
+    resp = await post(client, compress(system_event(None, sn=21)))
+    assert (await resp.json())["duplicate"] is True
+    metrics = await (await client.get("/metrics")).text()
+    assert 'msglog_webhook_duplicates_total{source="kook"} 1.0' in metrics
+
+
+async def test_system_event_without_msg_id_after_the_window_is_new(client: Client) -> None:
+    await post(client, compress(system_event(None, sn=22)))
+    await client.app[keys.DB].execute_write("UPDATE webhook_events SET created_at = 0")
+    again = await post(client, compress(system_event(None, sn=22)))
+    retry = await post(client, compress(system_event(None, sn=22)))
+    # The window counts from the later delivery: its own retry is a duplicate.
+    assert [(await r.json())["duplicate"] for r in (again, retry)] == [False, True]

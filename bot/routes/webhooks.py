@@ -20,15 +20,21 @@ def _ack(duplicate: bool = False) -> web.Response:
     return web.json_response({"ok": True, "duplicate": duplicate})
 
 
+def _window_start(request: web.Request) -> int:
+    """Epoch ms since which a repeated delivery counts as a retry."""
+    return now_ms() - request.app[keys.SETTINGS].webhook_dedupe_window_minutes * 60_000
+
+
 async def _deliver(
     request: web.Request, source: str, event_id: str | None, message: Received, edit: bool
 ) -> bool:
     """Store one delivered message; True if it was a duplicate. Answers after COMMIT."""
     db = request.app[keys.DB]
-    key = None if event_id is None else webhook_events.event_key(event_id, message)
-    window_ms = request.app[keys.SETTINGS].webhook_dedupe_window_minutes * 60_000
-    if key is not None and await webhook_events.seen(db, source, key, now_ms() - window_ms):
-        _duplicate(request, source, event_id, message, "retry of a handled delivery")
+    message_id = message.source_message_id
+    key = None if event_id is None else webhook_events.event_key(event_id, message_id)
+    since = _window_start(request)
+    if key is not None and await webhook_events.seen(db, source, key, since):
+        _duplicate(request, source, event_id, message_id, "retry of a handled delivery")
         return True
     if edit:
         await webhook_events.store_edit(db, message)
@@ -37,23 +43,38 @@ async def _deliver(
         # The message's own key says "already stored", whatever its event number.
         duplicate = await webhook_events.store_received(db, message) is None
         if duplicate:
-            _duplicate(request, source, event_id, message, "message already stored")
+            _duplicate(request, source, event_id, message_id, "message already stored")
     # Only after the message is committed: a crash in between must not make the
     # platform's retry look like a duplicate of something never stored.
     if key is not None:
-        await webhook_events.remember(db, source, key)
+        await webhook_events.remember(db, source, key, since)
     return duplicate
 
 
+async def _note_event(
+    request: web.Request, source: str, event_id: str | None, message_id: str | None
+) -> bool:
+    """An event that stores nothing; True if it repeats one seen within the window."""
+    if event_id is None:
+        return False
+    db = request.app[keys.DB]
+    key = webhook_events.event_key(event_id, message_id)
+    if not await webhook_events.remember(db, source, key, _window_start(request)):
+        _duplicate(request, source, event_id, message_id, "retry of a handled event")
+        return True
+    return False
+
+
 def _duplicate(
-    request: web.Request, source: str, event_id: str | None, message: Received, why: str
+    request: web.Request, source: str, event_id: str | None, message_id: str | None, why: str
 ) -> None:
     """Never silent: every duplicate is counted and logged."""
     metrics = request.app.get(keys.METRICS)
     if metrics is not None:
         metrics.webhook_duplicates.labels(source=source).inc()
-    log.info("webhook_duplicate", source=source, event_id=event_id,
-             message_id=message.source_message_id, reason=why)
+    log.info(
+        "webhook_duplicate", source=source, event_id=event_id, message_id=message_id, reason=why
+    )
 
 
 async def kook_webhook(request: web.Request) -> web.Response:
@@ -74,6 +95,10 @@ async def kook_webhook(request: web.Request) -> web.Response:
     if isinstance(action, kook.Ignored):
         log.debug("webhook_ignored", source="kook", reason=action.reason)
         return _ack()
+    if isinstance(action, kook.SystemEvent):
+        duplicate = await _note_event(request, "kook", action.sn, action.msg_id)
+        log.debug("webhook_ignored", source="kook", reason="system event", sn=action.sn)
+        return _ack(duplicate)
     duplicate = await _deliver(request, "kook", action.sn, action.received, edit=False)
     log.debug("webhook_delivered", source="kook", sn=action.sn, duplicate=duplicate)
     return _ack(duplicate)
