@@ -28,7 +28,7 @@ READS_PER_TRIP = 8
 # served 6k reads/s, far beyond what any dashboard needs; a pause in the read threads
 # did little, as most reads share one run and cost the event loop, not SQLite.
 WRITE_BACKLOG_DEEP = 32
-READ_YIELD_S = 0.004
+READ_YIELD_S = 0.007
 
 
 def copy_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
