@@ -17,6 +17,7 @@ from .batch import BulkUpsert, WriteResult
 from .checkpoint import CheckpointMode, WalKeeper
 from .errors import StorageClosedError, StorageError
 from .fts_tail import FtsTail
+from .id_mark import IdMark
 from .readpool import ReadPool, copy_rows, share_key
 from .secretbox import SecretBox
 from .sqlite_conn import configure_writer, open_writer
@@ -86,6 +87,7 @@ class AsyncDatabase:
         self._writer: Writer | None = None
         self._pool: ReadPool | None = None
         self._wal = WalKeeper(self.path, checkpoints)
+        self._ids = IdMark(self.path)
         self._listeners: list[ChangeListener] = []
         self._batch_observers: list[Callable[[int, float], None]] = []
         self._closing: asyncio.Task[None] | None = None
@@ -129,6 +131,7 @@ class AsyncDatabase:
             enqueue_timeout=self.enqueue_timeout,
             on_batch=self._observe_batch,
             fts=self._fts_tail,
+            ids=self._ids,
         )
         self._writer.start()
         self._pool = ReadPool(
@@ -162,6 +165,7 @@ class AsyncDatabase:
             schema.prepare_new(conn)
             configure_writer(conn, self.synchronous)
             schema.migrate(conn, self.legacy_timezone)
+            self._ids.raise_to_saved(conn)
             self._fts_tail.find(conn)
         except sqlite3.Error as exc:
             conn.close()
@@ -188,6 +192,10 @@ class AsyncDatabase:
         conn = self._conn
 
         def finish() -> None:
+            try:
+                self._ids.save(conn)
+            except sqlite3.Error as exc:
+                log.warning("msglog could not read id marks at close: %s", exc)
             try:
                 if self._wal.managed:
                     self._wal.checkpoint(conn, "TRUNCATE")

@@ -27,6 +27,7 @@ from .errors import (
     WriterStopped,
 )
 from .fts_tail import FtsTail
+from .id_mark import IdMark
 from .room import Room
 from .sqlite_errors import translate
 
@@ -69,10 +70,12 @@ class Writer:
         enqueue_timeout: float,
         on_batch: Callable[[int, float], None] | None = None,
         fts: FtsTail | None = None,
+        ids: IdMark | None = None,
     ) -> None:
         self._conn = conn
         self._wal = wal
         self.fts = fts or FtsTail()
+        self._ids = ids
         self._batch_size = max(1, batch_size)
         self._flush_interval = max(0.0, flush_interval)
         self._batch_max = max(1, batch_max)
@@ -346,6 +349,8 @@ class Writer:
     def _after_commit(self, may_pause: bool = True) -> bool:
         """Let the WAL keeper look at the WAL; True if it paused for a checkpoint."""
         try:
+            if self._ids is not None:
+                self._ids.after_commit(self._conn)
             return self._wal.after_commit(self._conn, may_pause)
         except sqlite3.Error as exc:
             self._wal.note_failure("writer", exc)
