@@ -72,6 +72,17 @@ def text_search(
     return " AND ".join(clauses), params
 
 
+def fts_candidates(query: str, candidates: int) -> tuple[str, list[Any]]:
+    """How many of the newest full-text matches there are (up to `candidates`), and the
+    lowest row id among them."""
+    match = " AND ".join(fts_phrase(t) for t in query.split() if len(t) >= 3)
+    return (
+        "SELECT count(*) AS n, min(rowid) AS lowest FROM (SELECT rowid FROM message_fts "
+        f"WHERE message_fts MATCH ? ORDER BY rowid DESC LIMIT {int(candidates)})",
+        [match],
+    )
+
+
 def time_bucket(column: str, bucket_ms: int) -> str:
     return f"({column} / {int(bucket_ms)}) * {int(bucket_ms)}"
 

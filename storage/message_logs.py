@@ -175,14 +175,37 @@ async def page(
 
     searching = bool(filt.q) and dialect.uses_fts(filt.q or "")
     rows = await run(SEARCH_CANDIDATES if searching else None)
-    if searching and len(rows) <= limit:
-        # The newest matches did not fill the page: older ones may still qualify.
+    if searching and (
+        len(rows) <= limit or not await _candidates_hold_the_page(db, filt.q or "", rows[-1])
+    ):
+        # The newest matches did not fill the page, or rows outside them may be newer:
+        # older ones may still qualify.
         rows = await run(None)
     rows.sort(key=lambda r: (r["created_at"], r["id"]), reverse=True)
     more = len(rows) > limit
     rows = rows[:limit]
     next_id = rows[-1]["id"] if more and rows else None
     return rows, next_id
+
+
+async def _candidates_hold_the_page(db: AsyncDatabase, q: str, last: dict[str, Any]) -> bool:
+    """Whether no match outside the candidates can sort before the page's last row.
+
+    The candidates are the newest matches by row id, and ids rise with created_at except
+    for rows written with an older time (an import gives old rows new ids): then a row
+    below the candidates may still be newer than the page, and only the full path is
+    right. The check reads the created_at index only above the page's last row.
+    """
+    sql, params = dialect.fts_candidates(q, SEARCH_CANDIDATES)
+    found = await db.execute_one(sql, params)
+    if found is None or found["n"] < SEARCH_CANDIDATES:
+        return True  # every indexed match is a candidate
+    later = await db.execute_one(
+        "SELECT EXISTS (SELECT 1 FROM message_logs WHERE id < ? AND created_at > "
+        "(SELECT created_at FROM message_logs WHERE id = ?)) AS newer",
+        (found["lowest"], last["id"]),
+    )
+    return later is not None and not later["newer"]
 
 
 async def _fetch(db: AsyncDatabase, inner_sql: str, params: list[Any]) -> list[dict[str, Any]]:

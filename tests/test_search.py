@@ -69,3 +69,32 @@ async def test_paging_a_search_visits_every_match_once(
         if before is None:
             break
     assert seen == [f"m{n}" for n in range(29, -1, -1)]
+
+
+async def test_search_page_is_newest_first_even_when_old_rows_have_higher_ids(
+    db_path: Path, few_candidates: None
+) -> None:
+    # An import gives rows from 2023 ids above rows written in 2025: the newest matches
+    # by row id are then the oldest by time.
+    async with AsyncDatabase(db_path) as db:
+        await fill(db)
+        for n in range(10):
+            await db.execute_write(
+                "INSERT INTO message_logs (kook_message_id, kook_channel_id, content, "
+                "message_type, sender_name, target_platform, target_channel, status, "
+                "created_at, updated_at) VALUES (?, 'chan', ?, '1', 'bob', 'tg', 't', "
+                "'success', ?, ?)",
+                (f"old{n}", f"upstream timeout from 2023 #{n}", 1_690_000_000_000 + n,
+                 1_690_000_000_000 + n),
+            )
+    async with AsyncDatabase(db_path) as db:  # reopened: every row is in the index
+        rows, _ = await logs.page(db, LogFilter(q="timeout"), 3)
+        assert [r["kook_message_id"] for r in rows] == ["m29", "m28", "m27"]
+        seen: list[str] = []
+        before = None
+        while True:
+            rows, before = await logs.page(db, LogFilter(q="timeout"), 7, before)
+            seen += [r["kook_message_id"] for r in rows]
+            if before is None:
+                break
+        assert seen == [f"m{n}" for n in range(29, -1, -1)] + [f"old{n}" for n in range(9, -1, -1)]
