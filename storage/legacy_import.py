@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import legacy_time
-from .schema import NOW_MS, to_ms
+from .legacy_map import LOG_COLUMNS, account_values, log_values
 from .secretbox import SecretBox
 from .source_file import SourceFile, SourceFileError
 
@@ -28,11 +28,7 @@ CHUNK = 500
 # (rows done, rows in total) after each chunk.
 Progress = Callable[[int, int], None]
 
-_LOG_INSERT_HEAD = (
-    "INSERT INTO message_logs (kook_message_id, target_platform, target_channel, "
-    "kook_channel_id, content, message_type, sender_name, status, error_message, "
-    "latency_ms, attempts, created_at, updated_at) VALUES "
-)
+_LOG_INSERT_HEAD = f"INSERT INTO message_logs ({', '.join(LOG_COLUMNS)}) VALUES "
 _LOG_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _LOG_INSERT_TAIL = " ON CONFLICT (kook_message_id, target_platform, target_channel) DO NOTHING"
 _ACCOUNT_INSERT = (
@@ -88,36 +84,13 @@ class _Source:
         return int(self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
     def log_select(self) -> str:
-        cols = self.logs
-
-        def col(name: str, default: str = "NULL") -> str:
-            return name if name in cols else default
-
-        created = f"coalesce({to_ms(col('created_at'))}, {NOW_MS})"
-        updated = f"coalesce({to_ms(col('updated_at'))}, {created})"
-        # Same order as _LOG_ROW; NULL targets of the older runtime are '' in ours.
-        return (
-            f"SELECT rowid, kook_message_id, coalesce({col('target_platform')}, ''), "
-            f"coalesce({col('target_channel')}, ''), coalesce(kook_channel_id, ''), "
-            f"{col('content')}, {col('message_type')}, {col('sender_name')}, "
-            f"coalesce({col('status')}, 'pending'), {col('error_message')}, "
-            f"{col('latency_ms')}, coalesce({col('attempts')}, 1), {created}, {updated} "
-            "FROM message_logs WHERE rowid > ? ORDER BY rowid LIMIT ?"
-        )
+        # The mapping the in-place migration uses too, in _LOG_INSERT_HEAD's column order.
+        return (f"SELECT rowid, {log_values(self.logs)} "
+                "FROM message_logs WHERE rowid > ? ORDER BY rowid LIMIT ?")
 
     def account_select(self) -> str:
-        cols = self.accounts
-
-        def col(name: str) -> str:
-            return name if name in cols else "NULL"
-
-        return (
-            f"SELECT rowid, email, {col('password_encrypted')}, {col('cookie')}, "
-            f"coalesce({col('status')}, 'offline'), "
-            f"{legacy_time.SQL_FUNCTION}({col('last_active')}), "
-            f"coalesce({to_ms(col('created_at'))}, {NOW_MS}) "
-            "FROM accounts WHERE rowid > ? ORDER BY rowid LIMIT ?"
-        )
+        return (f"SELECT rowid, {account_values(self.accounts)} "
+                "FROM accounts WHERE rowid > ? ORDER BY rowid LIMIT ?")
 
     def chunk(self, sql: str, after: int) -> list[tuple[Any, ...]]:
         return self.conn.execute(sql, (after, CHUNK)).fetchall()

@@ -5,20 +5,11 @@ from __future__ import annotations
 import sqlite3
 from datetime import tzinfo
 
-from . import legacy_time
+from . import legacy_map, legacy_time
 from .errors import MigrationError
+from .legacy_map import NOW_MS
 
 # Unix epoch milliseconds, computable in SQLite 3.35+ without unixepoch('subsec').
-NOW_MS = "CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)"
-
-
-def to_ms(column: str) -> str:
-    """SQL turning a legacy text timestamp ('2025-11-11 12:00:00[.ffffff]') into epoch ms."""
-    return (
-        f"CASE WHEN {column} IS NULL THEN NULL "
-        f"WHEN typeof({column}) IN ('integer', 'real') THEN CAST({column} AS INTEGER) "
-        f"ELSE CAST(ROUND((julianday({column}) - 2440587.5) * 86400000.0) AS INTEGER) END"
-    )
 
 
 ACCOUNTS = f"""
@@ -400,21 +391,13 @@ def _migrate_accounts(
         return
     cols = _columns(conn, "accounts")
     mark = _high_water(conn, "accounts")
-
-    def col(name: str, default: str = "NULL") -> str:
-        return name if name in cols else default
-
     # The older runtime wrote last_active in local wall-clock time; created_at came from
     # CURRENT_TIMESTAMP, which is UTC already.
     legacy_time.register(conn, legacy_zone)
     conn.execute(ACCOUNTS.replace("CREATE TABLE accounts", "CREATE TABLE accounts_new"))
     conn.execute(
-        "INSERT INTO accounts_new "
-        "(id, email, password_encrypted, cookie, status, last_active, created_at) "
-        f"SELECT id, email, {col('password_encrypted')}, {col('cookie')}, "
-        f"coalesce({col('status')}, 'offline'), "
-        f"{legacy_time.SQL_FUNCTION}({col('last_active')}), "
-        f"coalesce({to_ms(col('created_at'))}, {NOW_MS}) FROM accounts"
+        f"INSERT INTO accounts_new (id, {', '.join(legacy_map.ACCOUNT_COLUMNS)}) "
+        f"SELECT id, {legacy_map.account_values(cols)} FROM accounts"
     )
     conn.execute("DROP TABLE accounts")
     conn.execute("ALTER TABLE accounts_new RENAME TO accounts")
@@ -425,23 +408,12 @@ def _migrate_message_logs(conn: sqlite3.Connection, exists: bool) -> None:
     if exists:
         cols = _columns(conn, "message_logs")
         mark = _high_water(conn, "message_logs")
-
-        def col(name: str, default: str = "NULL") -> str:
-            return name if name in cols else default
-
         conn.execute(
             MESSAGE_LOGS.replace("CREATE TABLE message_logs", "CREATE TABLE message_logs_new")
         )
-        created = f"coalesce({to_ms('created_at')}, {NOW_MS})"
         conn.execute(
-            "INSERT INTO message_logs_new (id, kook_message_id, kook_channel_id, content, "
-            "message_type, sender_name, target_platform, target_channel, status, "
-            "error_message, latency_ms, attempts, created_at, updated_at) "
-            f"SELECT id, kook_message_id, kook_channel_id, {col('content')}, "
-            f"{col('message_type')}, {col('sender_name')}, "
-            f"coalesce({col('target_platform')}, ''), coalesce({col('target_channel')}, ''), "
-            f"coalesce({col('status')}, 'pending'), {col('error_message')}, "
-            f"{col('latency_ms')}, 1, {created}, {created} FROM message_logs"
+            f"INSERT INTO message_logs_new (id, {', '.join(legacy_map.LOG_COLUMNS)}) "
+            f"SELECT id, {legacy_map.log_values(cols)} FROM message_logs"
         )
         conn.execute("DROP TABLE message_logs")
         conn.execute("ALTER TABLE message_logs_new RENAME TO message_logs")
