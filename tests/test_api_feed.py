@@ -84,8 +84,9 @@ async def test_stream_delivers_a_posted_row_and_its_update(client: Any) -> None:
     assert resp.headers["Content-Type"].startswith("text/event-stream")
     first = await resp.content.readline()
     assert first.startswith(b"retry:")
-    while client.app[keys.HUB].subscribers == 0:
-        await asyncio.sleep(0.01)
+    async with asyncio.timeout(10):  # fails instead of hanging
+        while client.app[keys.HUB].subscribers == 0:
+            await asyncio.sleep(0.01)
     [row_id] = await post(client, message("live", content="live tail row"))
     event = await asyncio.wait_for(read_event(resp), 5)
     assert (event["id"], event["content"]) == (row_id, "live tail row")

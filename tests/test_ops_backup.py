@@ -107,8 +107,9 @@ async def test_backup_command_copies_a_serving_database_under_load(tmp_path: Pat
                 asyncio.create_task(produce_until_stopped(session, server.url, ledger, w, stop))
                 for w in range(8)
             ]
-            while len(ledger.acked) < 200:
-                await asyncio.sleep(0.01)
+            async with asyncio.timeout(60):  # fails instead of hanging
+                while len(ledger.acked) < 200:
+                    await asyncio.sleep(0.01)
             committed_before = dict(ledger.acked)
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "run.py", "backup", str(target), "--pages-per-step", "4",

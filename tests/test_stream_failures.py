@@ -40,8 +40,9 @@ async def events_until(resp: Any, wanted: str) -> list[list[str]]:
 async def subscribed(client: Any) -> Any:
     resp = await client.get("/api/messages/stream")
     assert resp.status == 200
-    while client.app[keys.HUB].subscribers == 0:
-        await asyncio.sleep(0.01)
+    async with asyncio.timeout(10):
+        while client.app[keys.HUB].subscribers == 0:
+            await asyncio.sleep(0.01)
     return resp
 
 
