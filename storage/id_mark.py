@@ -51,7 +51,10 @@ class IdMark:
         now = time.monotonic()
         if now >= self._next_save:
             self._next_save = now + SAVE_EVERY_S
-            self.save(conn)
+            try:
+                self.save(conn)
+            except sqlite3.Error as exc:  # retried in a second; the file's own marks hold
+                log.warning("msglog could not read id marks: %s", exc)
 
     def save(self, conn: sqlite3.Connection) -> None:
         marks = _marks(conn)

@@ -348,9 +348,9 @@ class Writer:
 
     def _after_commit(self, may_pause: bool = True) -> bool:
         """Let the WAL keeper look at the WAL; True if it paused for a checkpoint."""
+        if self._ids is not None:
+            self._ids.after_commit(self._conn)
         try:
-            if self._ids is not None:
-                self._ids.after_commit(self._conn)
             return self._wal.after_commit(self._conn, may_pause)
         except sqlite3.Error as exc:
             self._wal.note_failure("writer", exc)

@@ -12,13 +12,10 @@ from aiohttp.test_utils import TestClient
 from bot import keys
 from storage import AsyncDatabase, IntegrityViolation
 from tests.apihelp import message
+from tests.storehelp import log
 
 HOUR = 3600.0
 
-
-async def log(db: AsyncDatabase, key: str, content: str = "hello") -> int:
-    return await db.add_message_log_async(key, "chan", content, "text", "ann", "tg", "t1",
-                                          "success")
 
 
 async def poison_message_logs(db: AsyncDatabase) -> None:

@@ -11,11 +11,7 @@ import pytest
 
 from storage import AsyncDatabase
 from storage.checkpoint import WalKeeper
-
-
-async def log(db: AsyncDatabase, key: str) -> int:
-    return await db.add_message_log_async(key, "chan", "hello", "text", "ann", "tg", "t1",
-                                          "success")
+from tests.storehelp import log
 
 
 async def test_failing_checkpoints_after_commits_are_counted_and_logged_once(

@@ -6,14 +6,11 @@ import asyncio
 from pathlib import Path
 
 from storage import AsyncDatabase
+from tests.storehelp import log
 
 # Far longer than any test may take: a write that waits for the interval fails the test.
 HOUR = 3600.0
 
-
-async def log(db: AsyncDatabase, key: str) -> int:
-    return await db.add_message_log_async(key, "chan", "hello", "text", "ann", "tg", "t1",
-                                          "success")
 
 
 async def test_lone_write_commits_without_waiting_for_the_flush_interval(db_path: Path) -> None:

@@ -6,11 +6,7 @@ import shutil
 from pathlib import Path
 
 from storage import AsyncDatabase
-
-
-async def log(db: AsyncDatabase, key: str) -> int:
-    return await db.add_message_log_async(key, "chan", "hello", "text", "ann", "tg", "t1",
-                                          "success")
+from tests.storehelp import log
 
 
 def restore(backup: Path, db_path: Path) -> None:

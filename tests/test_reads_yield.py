@@ -8,11 +8,7 @@ from pathlib import Path
 
 from storage import AsyncDatabase
 from storage.readpool import WRITE_BACKLOG_DEEP
-
-
-async def log(db: AsyncDatabase, key: str) -> int:
-    return await db.add_message_log_async(key, "chan", "hello", "text", "ann", "tg", "t1",
-                                          "success")
+from tests.storehelp import log
 
 
 async def test_read_yields_to_a_deep_write_backlog_and_still_answers(db_path: Path) -> None:

@@ -7,11 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from storage import AsyncDatabase, LogFilter, message_logs
-
-
-async def log(db: AsyncDatabase, key: str, content: str) -> int:
-    return await db.add_message_log_async(key, "chan", content, "text", "ann", "tg", "t1",
-                                          "success")
+from tests.storehelp import log
 
 
 async def search(db: AsyncDatabase, q: str) -> list[str]:

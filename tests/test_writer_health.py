@@ -15,6 +15,7 @@ from bot import keys
 from storage import AsyncDatabase, WriterStopped
 from storage.checkpoint import WalKeeper
 from tests.apihelp import message
+from tests.storehelp import log
 
 
 def break_writer_after_next_commit(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -23,10 +24,6 @@ def break_writer_after_next_commit(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(WalKeeper, "after_commit", bug)
 
-
-async def log(db: AsyncDatabase, key: str) -> int:
-    return await db.add_message_log_async(key, "chan", "hello", "text", "ann", "tg", "t1",
-                                          "success")
 
 
 async def wait_stopped(db: AsyncDatabase) -> None:

@@ -12,11 +12,7 @@ import pytest
 from storage import AsyncDatabase
 from storage.checkpoint import WalKeeper
 from storage.fts_tail import FtsTail
-
-
-async def log(db: AsyncDatabase, key: str) -> int:
-    return await db.add_message_log_async(key, "chan", "hello", "text", "ann", "tg", "t1",
-                                          "success")
+from tests.storehelp import log
 
 
 async def test_write_is_acknowledged_while_the_wal_check_after_it_still_runs(
