@@ -94,8 +94,8 @@ class MessageOut(BaseModel):
     updated_at: str
 
 
-class Filters(BaseModel):
-    """Filters shared by listing, export and stats."""
+class RowFilters(BaseModel):
+    """What a row must match: shared by listing, export, stats and the live tail."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -104,6 +104,11 @@ class Filters(BaseModel):
     channel: Name | None = None
     sender: Name | None = None
     q: Annotated[str, StringConstraints(max_length=256)] | None = None
+
+
+class Filters(RowFilters):
+    """Row filters and a time window."""
+
     since: IsoDateTime | None = None
     until: IsoDateTime | None = None
 
@@ -115,15 +120,15 @@ class ListQuery(Filters):
 
 class ExportQuery(Filters):
     format: Literal["csv", "ndjson"] = "ndjson"
+    bom: Annotated[bool, Field(description="csv only: start with a UTF-8 BOM (for Excel)")] = False
 
 
-class StatsQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class StatsQuery(Filters):
     range: Literal["1h", "24h", "7d", "30d"] = "24h"
-    status: Status | None = None
-    platform: Annotated[str, StringConstraints(max_length=64)] | None = None
-    channel: Name | None = None
+
+
+class StreamQuery(RowFilters):
+    after_id: Annotated[int, Field(ge=0, le=MAX_INT64)] | None = None
 
 
 class IdsOut(BaseModel):
