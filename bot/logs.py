@@ -1,4 +1,7 @@
-"""structlog, configured once: JSON lines in production, console in development."""
+"""structlog, configured once: JSON lines in production, console in development.
+
+The standard library's loggers (aiohttp, asyncio) write through the same renderer.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from collections.abc import MutableMapping
 from typing import Any, TextIO
 
 import structlog
+from aiohttp.http_exceptions import HttpProcessingError
 
 # Field names whose values are secrets wherever they appear in an event.
 SECRET_KEYS = {
@@ -136,15 +140,101 @@ def _output() -> BufferedLineLogger:
     return _current
 
 
+class StdlibHandler(logging.Handler):
+    """Sends the standard library's records (aiohttp, asyncio) to the lines structlog writes."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            record = _malformed_request(record) or record
+            line = self.format(record)
+            output = _current
+            if output is None:
+                return
+            if record.levelno >= logging.WARNING:
+                output._urgent(line)
+            else:
+                output._line(line)
+        except Exception:
+            self.handleError(record)
+
+
+MALFORMED = "malformed request"
+
+
+def _malformed_request(record: logging.LogRecord) -> logging.LogRecord | None:
+    """aiohttp's traceback for a request it could not parse, as one warning naming the client.
+
+    Anyone on the network can send a bad request line or header: that is the client's
+    mistake, not an error of the service, and its traceback only says where aiohttp's
+    parser stopped.
+    """
+    if not record.name.startswith("aiohttp") or record.exc_info is None:
+        return None
+    exc = record.exc_info[1]
+    if not isinstance(exc, HttpProcessingError):
+        return None
+    args = record.args
+    client = args[0] if isinstance(args, tuple) and len(args) == 1 else None
+    # The message goes on with the offending bytes, which may be a header's secret.
+    cause = (exc.message or type(exc).__name__).strip().splitlines()[0].rstrip(":")
+    copy = logging.makeLogRecord(record.__dict__)
+    if copy.levelno > logging.WARNING:
+        copy.levelno, copy.levelname = logging.WARNING, "WARNING"
+    copy.msg, copy.args, copy.exc_info, copy.exc_text = MALFORMED, (), None, None
+    copy.msglog_fields = {"client": client, "error": cause, "status": exc.code}
+    return copy
+
+
+def _record_fields(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Foreign-record processor: fields our own rewriting attached to the record."""
+    record = event_dict.get("_record")
+    fields = getattr(record, "msglog_fields", None)
+    if fields:
+        event_dict.update(fields)
+    return event_dict
+
+
+def _route_stdlib(numeric: int, renderer: Any, exceptions: list[Any]) -> None:
+    """Every standard-library logger writes through the same renderer as structlog."""
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.contextvars.merge_contextvars,
+            structlog.stdlib.add_logger_name,
+            structlog.stdlib.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _record_fields,
+            redact_secrets,
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            *exceptions,
+            renderer,
+        ],
+    )
+    handler = StdlibHandler()
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, StdlibHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(numeric)
+
+
 def configure(log_format: str = "console", level: str = "INFO") -> None:
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         raise ValueError(f"unknown log level {level!r}")
     renderer: Any
+    # Tracebacks go inside the line as an `exception` field; only the terminal's
+    # renderer draws them itself, across lines, for a human.
+    exceptions: list[Any] = [structlog.processors.format_exc_info]
     if log_format == "json":
         renderer = structlog.processors.JSONRenderer()
     elif sys.stderr.isatty():
         renderer = structlog.dev.ConsoleRenderer()
+        exceptions = []
     else:
         # Piped console output (a journal, a file): plain key=value lines, several times
         # cheaper than the column-aligned renderer on the per-request path.
@@ -172,13 +262,14 @@ def configure(log_format: str = "console", level: str = "INFO") -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             redact_secrets,
-            structlog.processors.format_exc_info,
+            *exceptions,
             renderer,
         ],
         wrapper_class=wrapper,
         logger_factory=lambda *args: output,
         cache_logger_on_first_use=False,
     )
+    _route_stdlib(numeric, renderer, exceptions)
 
 
 def access_logger() -> Any:
