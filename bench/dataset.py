@@ -146,7 +146,7 @@ def ensure(rows: int) -> tuple[Path, dict[str, Any]]:
     ddl = conn.execute(
         "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'message_logs' "
         "AND sql IS NOT NULL AND (type = 'index' "
-        "OR (type = 'trigger' AND sql LIKE '%message_fts%'))"
+        "OR (type = 'trigger' AND (sql LIKE '%message_fts%' OR sql LIKE '%log_changes%')))"
     ).fetchall()
     conn.execute("BEGIN IMMEDIATE")
     for kind, name, _ in ddl:

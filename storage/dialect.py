@@ -19,6 +19,14 @@ def _like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
+# The columns a search looks in (the full-text index holds the same ones).
+SEARCHED = ("content", "sender_name", "error_message")
+
+
+def _any_column_like(prefix: str) -> str:
+    return " OR ".join(f"{prefix}{column} LIKE ? ESCAPE '\\'" for column in SEARCHED)
+
+
 def fts_phrase(term: str) -> str:
     """User text as one FTS5 string: quotes doubled, so no query syntax can leak in."""
     return '"' + term.replace('"', '""') + '"'
@@ -31,7 +39,7 @@ def uses_fts(query: str) -> bool:
 def text_search(
     alias: str, query: str, candidates: int | None = None
 ) -> tuple[str, list[Any]]:
-    """A WHERE clause finding rows whose content or sender contains every term.
+    """A WHERE clause finding rows whose content, sender or error contains every term.
 
     With `candidates`, only that many of the newest full-text matches are considered:
     a common word matches a large part of the table, and sorting all of them to show
@@ -45,8 +53,7 @@ def text_search(
     if long_terms:
         # Rows the writer has not indexed yet (the tail, a few hundred at most) are
         # matched directly, so a search never misses what was just written.
-        tail = " AND ".join(["(content LIKE ? ESCAPE '\\' OR sender_name LIKE ? ESCAPE '\\')"]
-                            * len(long_terms))
+        tail = " AND ".join([f"({_any_column_like('')})"] * len(long_terms))
         newest = f" ORDER BY rowid DESC LIMIT {int(candidates)}" if candidates else ""
         clauses.append(
             f"{alias}.id IN (SELECT id FROM message_logs WHERE id > {INDEXED_TO} AND {tail} "
@@ -54,7 +61,7 @@ def text_search(
             f"(SELECT rowid FROM message_fts WHERE message_fts MATCH ?{newest}))"
         )
         for term in long_terms:
-            params.extend([_like_pattern(term)] * 2)
+            params.extend([_like_pattern(term)] * len(SEARCHED))
         params.append(" AND ".join(fts_phrase(t) for t in long_terms))
     elif short_terms:
         clauses.append(
@@ -63,10 +70,8 @@ def text_search(
         )
     for term in short_terms:
         pattern = _like_pattern(term)
-        clauses.append(
-            f"({alias}.content LIKE ? ESCAPE '\\' OR {alias}.sender_name LIKE ? ESCAPE '\\')"
-        )
-        params.extend([pattern, pattern])
+        clauses.append(f"({_any_column_like(alias + '.')})")
+        params.extend([pattern] * len(SEARCHED))
     if not clauses:
         return "1 = 1", []
     return " AND ".join(clauses), params

@@ -43,7 +43,7 @@ def log_values(present: set[str]) -> str:
     created = f"coalesce({to_ms(col('created_at'))}, {NOW_MS})"
     return ", ".join([
         "kook_message_id",
-        f"coalesce({col('target_platform')}, '')",
+        f"lower(coalesce({col('target_platform')}, ''))",
         f"coalesce({col('target_channel')}, '')",
         f"coalesce({col('kook_channel_id')}, '')",
         col("content"),

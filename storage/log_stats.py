@@ -77,7 +77,7 @@ def _from_rollups(
         extra += " AND status = ?"
         params.append(filt.status)
     if filt.platform is not None:
-        extra += " AND platform = ?"
+        extra += " AND platform = ? COLLATE NOCASE"
         params.append(filt.platform)
     table, span = list(schema.LATENCY_TABLES.items())[
         0 if until_ms - since_ms <= HOURLY_LATENCY_MAX_SPAN_MS else 1

@@ -67,7 +67,7 @@ async def log(
     now = now_ms()
     params = (
         _text(kook_message_id),
-        _text(target_platform) or "",
+        (_text(target_platform) or "").lower(),
         _text(target_channel) or "",
         _text(kook_channel_id),
         content,
@@ -116,14 +116,15 @@ class LogFilter:
     def where(self, search_candidates: int | None = None) -> tuple[list[str], list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
-        for column, value in (
-            ("status", self.status),
-            ("target_platform", self.platform),
-            ("kook_channel_id", self.channel),
-            ("sender_name", self.sender),
+        for column, value, collation in (
+            ("status", self.status, ""),
+            ("target_platform", self.platform, " COLLATE NOCASE"),
+            ("kook_channel_id", self.channel, ""),
+            ("sender_name", self.sender, " COLLATE NOCASE"),
         ):
             if value is not None:
-                clauses.append(f"m.{column} = ?")
+                # The caseless columns have caseless indexes (schema.CASELESS_INDEXES).
+                clauses.append(f"m.{column} = ?{collation}")
                 params.append(value)
         if self.since_ms is not None:
             clauses.append("m.created_at >= ?")
@@ -234,11 +235,57 @@ async def by_ids(db: AsyncDatabase, ids: list[int]) -> list[dict[str, Any]]:
 
 
 async def after_id(db: AsyncDatabase, last_id: int, limit: int) -> list[dict[str, Any]]:
-    """Rows written after `last_id`, oldest first: what a reconnecting tail missed."""
+    """Rows written after `last_id`, oldest first."""
     return await _fetch(
         db, f"SELECT {COLUMNS} FROM message_logs WHERE id > ? ORDER BY id LIMIT ?",
         [last_id, limit],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeLog:
+    """The change numbers still held: `oldest` is None while nothing has changed."""
+
+    oldest: int | None
+    latest: int
+
+
+async def change_log(db: AsyncDatabase) -> ChangeLog:
+    row = await db.execute_one("SELECT min(seq) AS oldest, max(seq) AS latest FROM log_changes")
+    if row is None or row["latest"] is None:
+        # Trimmed empty or never used: AUTOINCREMENT still knows the last number.
+        mark = await db.execute_one(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'log_changes'"
+        )
+        return ChangeLog(None, int(mark["seq"]) if mark else 0)
+    return ChangeLog(int(row["oldest"]), int(row["latest"]))
+
+
+async def changes_after(
+    db: AsyncDatabase, after_seq: int, limit: int, up_to: int | None = None
+) -> list[tuple[int, dict[str, Any]]]:
+    """(change number, row as it is now) for changes after `after_seq`, oldest first.
+
+    A row changed twice comes twice; a row deleted since its change does not come.
+    """
+    bound = "" if up_to is None else " AND c.seq <= ?"
+    params: list[Any] = [after_seq] if up_to is None else [after_seq, up_to]
+    rows = await _fetch_with_seq(
+        db,
+        f"SELECT c.seq AS seq, {_prefixed('m')} FROM log_changes AS c "
+        f"JOIN message_logs AS m ON m.id = c.log_id WHERE c.seq > ?{bound} "
+        "ORDER BY c.seq LIMIT ?",
+        [*params, limit],
+    )
+    return [(int(row.pop("seq")), row) for row in rows]
+
+
+async def _fetch_with_seq(
+    db: AsyncDatabase, inner_sql: str, params: list[Any]
+) -> list[dict[str, Any]]:
+    # Never shared between callers: each pops the seq it was handed.
+    sql = dialect.json_rows(("seq", *COLUMN_NAMES), TIME_COLUMNS, inner_sql)
+    return await db.run_read(dialect.fetch_json(sql, params))
 
 
 async def iterate(

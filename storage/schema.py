@@ -163,7 +163,7 @@ STATS = [
     f"{_count_delta('new', 1)} {_latency_delta('new', 1)} END",
 ]
 
-LATEST_VERSION = 5
+LATEST_VERSION = 6
 
 # Version 4: the full-text index is filled in chunks by the writer, not row by row.
 # Every transaction that touches FTS5 writes a new segment and merges older ones, which
@@ -194,12 +194,61 @@ FTS_DEFERRED = [
     "INSERT INTO message_fts(rowid, content, sender_name) "
     "VALUES (new.id, new.content, new.sender_name); END",
 ]
-# The writer's catch-up, one transaction: index the tail, then move the mark past it.
+# Version 6: the change log. Every insert and update of a row appends its id under a
+# new sequence number: the live tail follows the log (whoever wrote the row: this
+# process, an import, another msglog on the file), and a reconnecting client names the
+# last number it saw. AUTOINCREMENT: a number is never handed out twice, even once the
+# trimmed log is empty.
+CHANGES_KEPT = 50_000
+LOG_CHANGES = [
+    "CREATE TABLE log_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "log_id INTEGER NOT NULL)",
+    "CREATE TRIGGER log_changes_ai AFTER INSERT ON message_logs BEGIN "
+    "INSERT INTO log_changes (log_id) VALUES (new.id); END",
+    "CREATE TRIGGER log_changes_au AFTER UPDATE ON message_logs BEGIN "
+    "INSERT INTO log_changes (log_id) VALUES (new.id); END",
+]
+
+# Version 6 also indexes error_message: a search finds the failure text too.
+FTS_V6 = [
+    "DROP TRIGGER message_logs_ai",
+    "DROP TRIGGER message_logs_ad",
+    "DROP TRIGGER message_logs_au",
+    "DROP TABLE message_fts",
+    "CREATE VIRTUAL TABLE message_fts USING fts5(content, sender_name, error_message, "
+    "content='message_logs', content_rowid='id', tokenize='trigram')",
+    f"CREATE TRIGGER message_logs_ai AFTER INSERT ON message_logs WHEN new.id <= {INDEXED_TO} "
+    "BEGIN INSERT INTO message_fts(rowid, content, sender_name, error_message) "
+    "VALUES (new.id, new.content, new.sender_name, new.error_message); END",
+    f"CREATE TRIGGER message_logs_ad AFTER DELETE ON message_logs WHEN old.id <= {INDEXED_TO} "
+    "BEGIN INSERT INTO message_fts(message_fts, rowid, content, sender_name, error_message) "
+    "VALUES ('delete', old.id, old.content, old.sender_name, old.error_message); END",
+    "CREATE TRIGGER message_logs_au AFTER UPDATE OF content, sender_name, error_message "
+    "ON message_logs WHEN (old.content IS NOT new.content "
+    "OR old.sender_name IS NOT new.sender_name OR old.error_message IS NOT new.error_message) "
+    f"AND old.id <= {INDEXED_TO} BEGIN "
+    "INSERT INTO message_fts(message_fts, rowid, content, sender_name, error_message) "
+    "VALUES ('delete', old.id, old.content, old.sender_name, old.error_message); "
+    "INSERT INTO message_fts(rowid, content, sender_name, error_message) "
+    "VALUES (new.id, new.content, new.sender_name, new.error_message); END",
+]
+# Platform and sender filters ignore case (platforms are stored lowercase from v6 on).
+CASELESS_INDEXES = [
+    "DROP INDEX IF EXISTS ix_logs_platform",
+    "DROP INDEX IF EXISTS ix_logs_sender",
+    "CREATE INDEX ix_logs_platform ON message_logs(target_platform COLLATE NOCASE, created_at)",
+    "CREATE INDEX ix_logs_sender ON message_logs(sender_name COLLATE NOCASE, created_at)",
+]
+
+# The writer's catch-up, one transaction: index the tail, move the mark past it, and
+# trim the change log (a reconnect further behind than that reloads instead).
 FTS_CATCH_UP = (
-    "INSERT INTO message_fts(rowid, content, sender_name) "
-    f"SELECT id, content, sender_name FROM message_logs WHERE id > {INDEXED_TO}",
+    "INSERT INTO message_fts(rowid, content, sender_name, error_message) "
+    f"SELECT id, content, sender_name, error_message FROM message_logs WHERE id > {INDEXED_TO}",
     "UPDATE fts_progress SET indexed_to = "
     "max(indexed_to, coalesce((SELECT max(id) FROM message_logs), 0)) WHERE id = 1",
+    "DELETE FROM log_changes WHERE seq <= "
+    f"(SELECT max(seq) FROM log_changes) - {CHANGES_KEPT}",
 )
 FTS_TAIL_ROWS = (
     f"SELECT count(*) FROM message_logs WHERE id > {INDEXED_TO}"
@@ -289,6 +338,8 @@ def migrate(conn: sqlite3.Connection, legacy_zone: tzinfo | None = None) -> int:
             _migrate_v4(conn)
         if version < 5:
             _migrate_v5(conn)
+        if version < 6:
+            _migrate_v6(conn)
         conn.execute(f"PRAGMA user_version = {LATEST_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
@@ -317,6 +368,27 @@ def _migrate_v4(conn: sqlite3.Connection) -> None:
 def _migrate_v5(conn: sqlite3.Connection) -> None:
     """Version 5: emails are unique whatever their case (check_migratable refused dupes)."""
     conn.execute(ACCOUNT_EMAIL_INDEX)
+
+
+def _migrate_v6(conn: sqlite3.Connection) -> None:
+    """Version 6: lowercase platforms, caseless platform and sender indexes, error_message
+    in the full-text index, and the change log (last: the rewrites above are no changes)."""
+    # A row whose lowercase twin exists keeps its case (the unique key); filters ignore
+    # case anyway.
+    conn.execute(
+        "UPDATE OR IGNORE message_logs SET target_platform = lower(target_platform) "
+        "WHERE target_platform <> lower(target_platform)"
+    )
+    for ddl in CASELESS_INDEXES + FTS_V6:
+        conn.execute(ddl)
+    conn.execute("INSERT INTO message_fts(message_fts) VALUES ('rebuild')")
+    conn.execute(
+        "INSERT INTO message_fts(message_fts, rank) VALUES ('automerge', ?)", (FTS_AUTOMERGE,)
+    )
+    # 'rebuild' indexed every row: the tail is empty.
+    conn.execute(FTS_CATCH_UP[1])
+    for ddl in LOG_CHANGES:
+        conn.execute(ddl)
 
 
 META = "CREATE TABLE IF NOT EXISTS msglog_meta (key TEXT PRIMARY KEY, value TEXT)"

@@ -11,6 +11,7 @@ from typing import Any
 from apihelp import error_of, message, post
 
 from bot import keys
+from bot.live import RowMatch
 
 
 async def test_stats_agree_with_counts_taken_in_sql(client: Any) -> None:
@@ -98,7 +99,7 @@ async def test_stream_delivers_a_posted_row_and_its_update(client: Any) -> None:
 
 async def test_slow_stream_client_is_dropped_not_the_writer(client: Any) -> None:
     hub = client.app[keys.HUB]
-    sub = hub.subscribe()  # a client that never reads
+    sub = await hub.subscribe(RowMatch())  # a client that never reads
     ids = []
     for chunk in range(4):
         ids += await post(client, [message(f"{chunk}-{n}") for n in range(100)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import aiohttp
@@ -76,7 +77,7 @@ async def test_failed_tail_read_ends_the_stream_with_an_error_event(
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise StorageIOError("disk I/O error")
 
-    monkeypatch.setattr(message_logs, "by_ids", broken)
+    monkeypatch.setattr(message_logs, "changes_after", broken)
     await post(client, message("lost-to-the-tail"))
     blocks = await events_until(resp, "error")
     assert ["event: error", "data: {}"] in blocks
@@ -84,13 +85,17 @@ async def test_failed_tail_read_ends_the_stream_with_an_error_event(
 
 
 async def test_reconnect_with_last_event_id_replays_what_was_missed(client: Any) -> None:
-    [seen] = await post(client, message("seen"))
+    resp = await subscribed(client)
+    await post(client, message("seen"))
+    [seen_event] = [b for b in await events_until(resp, "message") if "event: message" in b]
+    resp.close()
+    last_id = next(line[4:] for line in seen_event if line.startswith("id: "))
     missed = await post(client, [message("missed-1"), message("missed-2")])
-    resp = await client.get("/api/messages/stream", headers={"Last-Event-ID": str(seen)})
+    resp = await client.get("/api/messages/stream", headers={"Last-Event-ID": last_id})
     blocks = []
     async with asyncio.timeout(10):
         while len([b for b in blocks if "event: message" in b]) < 2:
             blocks.append(await read_block(resp))
-    ids = [int(line[4:]) for b in blocks for line in b if line.startswith("id: ")]
-    assert ids == missed
+    rows = [json.loads(line[6:]) for b in blocks for line in b if line.startswith("data: {\"")]
+    assert [r["id"] for r in rows] == missed
     resp.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import json
@@ -14,8 +15,8 @@ from aiohttp import web
 from storage import StorageError, message_logs
 
 from .. import keys
-from ..live import CLIENT_BUFFER
-from ..models import ExportQuery, MessageOut
+from ..live import RowMatch, replay
+from ..models import ExportQuery, MessageOut, StreamQuery
 from ..validation import parse_query
 from .messages import log_filter
 
@@ -27,14 +28,21 @@ POLL_SECONDS = 1.0
 CSV_COLUMNS = list(MessageOut.model_fields)
 
 
-def _sse(row: dict[str, Any]) -> bytes:
+def _sse(seq: int, row: dict[str, Any]) -> bytes:
     data = json.dumps(row, ensure_ascii=False)
-    return f"id: {row['id']}\nevent: message\ndata: {data}\n\n".encode()
+    return f"id: {seq}\nevent: message\ndata: {data}\n\n".encode()
 
 
 @routes.get("/api/messages/stream")
 async def stream(request: web.Request) -> web.StreamResponse:
-    """New and updated rows as they commit; a client that falls behind is dropped."""
+    """Every matching change as it commits, each under a change number that only grows."""
+    query = parse_query(StreamQuery, request)
+    match = RowMatch(query.status, query.platform, query.channel, query.sender,
+                     query.q.strip() or None if query.q else None)
+    # EventSource sends the header on its own reconnects; ?after_id= is for the rest.
+    last_seq = _last_event_id(request)
+    if last_seq is None:
+        last_seq = query.after_id
     hub = request.app[keys.HUB]
     response = web.StreamResponse(
         headers={
@@ -43,41 +51,45 @@ async def stream(request: web.Request) -> web.StreamResponse:
             "X-Accel-Buffering": "no",
         }
     )
-    last_id = _last_event_id(request)
     await response.prepare(request)
-    sub = hub.subscribe()  # before the replay: a row committed meanwhile is not missed
+    sub = await hub.subscribe(match)  # before the replay: nothing falls between the two
     loop = asyncio.get_running_loop()
     last_write = loop.time()
     try:
         await response.write(b"retry: 2000\n: connected\n\n")
-        if last_id is not None:
-            missed = await message_logs.after_id(request.app[keys.DB], last_id, CLIENT_BUFFER + 1)
-            if len(missed) > CLIENT_BUFFER:
-                sub.dropped = True  # too far behind to replay: reload the page instead
+        if last_seq is not None:
+            missed = await replay(request.app[keys.DB], sub, last_seq)
+            if missed is None:
+                sub.dropped = True  # too far behind to replay: reload instead
             else:
-                await response.write(b"".join(_sse(row) for row in missed))
+                await response.write(b"".join(_sse(seq, row) for seq, row in missed))
         while not hub.closed:
             if sub.dropped and sub.queue.empty():
                 await response.write(f"event: {sub.reason}\ndata: {{}}\n\n".encode())
                 break
             try:
-                row = await asyncio.wait_for(sub.queue.get(), POLL_SECONDS)
+                seq, row = await asyncio.wait_for(sub.queue.get(), POLL_SECONDS)
             except TimeoutError:
                 if loop.time() - last_write >= HEARTBEAT_SECONDS:
                     await response.write(b": ping\n\n")
                     last_write = loop.time()
                 continue
-            await response.write(_sse(row))
+            await response.write(_sse(seq, row))
             last_write = loop.time()
     except ConnectionResetError:
         pass  # the client left
+    except StorageError as exc:
+        # The replay's read failed: say so as the tail does, and let the client retry.
+        log.error("live_tail_replay_failed", error=str(exc))
+        with contextlib.suppress(ConnectionResetError):
+            await response.write(b"event: error\ndata: {}\n\n")
     finally:
         hub.unsubscribe(sub)
     return response
 
 
 def _last_event_id(request: web.Request) -> int | None:
-    """The id a reconnecting EventSource saw last; anything else means a fresh start."""
+    """The change number a reconnecting EventSource saw last; anything else: none."""
     raw = request.headers.get("Last-Event-ID", "").strip()
     return int(raw) if raw.isdigit() and len(raw) < 19 else None
 
