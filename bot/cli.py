@@ -1,12 +1,12 @@
-"""Command line: `python run.py [serve|migrate|...]`."""
+"""Command line: `msglog [serve|migrate|...]` (or `python run.py ...`)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import structlog
 from aiohttp import web
@@ -30,10 +30,6 @@ def fail(message: str, code: int = 1) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    if args.host:
-        settings = settings.model_copy(update={"host": args.host})
-    if args.port is not None:
-        settings = settings.model_copy(update={"port": args.port})
     if not settings.host_is_loopback() and settings.api_token is None:
         return fail(
             f"refusing to listen on non-loopback host {settings.host!r} without "
@@ -41,6 +37,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             2,
         )
     logs.configure(settings.log_format, settings.log_level)
+    # A warning printed as Python formats it would be a stray line between the log's own.
+    logging.captureWarnings(True)
     # The event loop runs Python non-stop under load while the SQLite threads need the
     # GIL back after every statement; CPython's default 5 ms switch interval made them
     # wait in convoys (measured: POST throughput +20 % at 0.5 ms).
@@ -65,6 +63,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         return fail(f"cannot open the database{where}: {detail}")
     except OSError as exc:
         return fail(f"cannot listen on {settings.host}:{settings.port}: {exc}")
+    except Exception:
+        # In the log's own format (one JSON object with MSGLOG_LOG_FORMAT=json), not as
+        # a bare traceback after it.
+        log.exception("crashed")
+        return 1
     log.info("stopped")
     return 0
 
@@ -82,31 +85,71 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# Options and the settings they override; given before or after any subcommand.
+OPTIONS = {"db_path": "--db", "host": "--host", "port": "--port"}
+SERVE_ONLY = ("host", "port")
+
+
+def _options(*, serve: bool) -> argparse.ArgumentParser:
+    """The options every (sub)command takes; --host and --port where serving is meant."""
+    # SUPPRESS: a subcommand's parser must not reset what was given before the subcommand.
+    parent = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    parent.add_argument("--db", dest="db_path", metavar="PATH",
+                        help="database file (default: MSGLOG_DB_PATH)")
+    if serve:
+        parent.add_argument("--host", help="address to bind (default: MSGLOG_HOST)")
+        # A string: Settings checks it, so a bad value is named as the others are.
+        parent.add_argument("--port", help="port (default: MSGLOG_PORT)")
+    return parent
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="run.py", description="msglog message logger")
-    parser.add_argument("--db", type=str, help="database file (default: MSGLOG_DB_PATH)")
-    sub = parser.add_subparsers(dest="command")
-    serve = sub.add_parser("serve", help="run the HTTP service (the default)")
-    serve.add_argument("--host", help="address to bind (default: MSGLOG_HOST)")
-    serve.add_argument("--port", type=int, help="port (default: MSGLOG_PORT)")
+    common, serving = _options(serve=False), _options(serve=True)
+    parser = argparse.ArgumentParser(
+        prog="msglog",
+        description="msglog message logger; without a command it serves",
+        parents=[serving],
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = sub.add_parser("serve", help="run the HTTP service (the default)", parents=[serving])
     serve.set_defaults(func=cmd_serve)
-    migrate = sub.add_parser("migrate", help="create or upgrade the schema, then exit")
+    migrate = sub.add_parser(
+        "migrate", help="create or upgrade the schema, then exit", parents=[common]
+    )
     migrate.set_defaults(func=cmd_migrate)
-    add_account_commands(sub)
-    add_ops_commands(sub)
+    add_account_commands(sub, [common])
+    add_ops_commands(sub, [common])
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def dispatch(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        args = parser.parse_args([*(argv or sys.argv[1:]), "serve"])
+    func: Command = getattr(args, "func", cmd_serve)
+    if func is not cmd_serve:
+        for field in SERVE_ONLY:
+            if hasattr(args, field):
+                parser.error(f"{OPTIONS[field]} applies to serve only")
+    given = {field: getattr(args, field) for field in OPTIONS if hasattr(args, field)}
     try:
-        settings = Settings()
+        # Keyword arguments take precedence over MSGLOG_* and .env, and are checked alike.
+        settings = Settings(**given)
     except ValidationError as exc:
-        return fail(f"invalid settings: {describe_errors(exc)}", 2)
-    if args.db:
-        settings = settings.model_copy(update={"db_path": Path(args.db)})
-    func: Command = args.func
+        named = {field: OPTIONS[field] for field in given}
+        return fail(f"invalid settings: {describe_errors(exc, named)}", 2)
     return func(args, settings)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The `msglog` command; returns the exit status."""
+    try:
+        return dispatch(argv)
+    except KeyboardInterrupt:
+        # Ctrl-C at a prompt or during a command: the shell's convention, 128 + SIGINT,
+        # and the newline the unanswered prompt did not get.
+        print(file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -187,18 +187,27 @@ def cmd_encrypt(args: argparse.Namespace, settings: Settings) -> int:
     return _run(settings, work)
 
 
-def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `accounts` and its subcommands on the main parser's subparsers."""
-    parser = sub.add_parser("accounts", help="manage bot accounts (secrets stay encrypted)")
+def add_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> None:
+    """Register `accounts` and its subcommands; `parents` hold the options every one takes."""
+    parser = sub.add_parser(
+        "accounts", help="manage bot accounts (secrets stay encrypted)", parents=parents
+    )
     commands = parser.add_subparsers(dest="accounts_command", metavar="COMMAND", required=True)
     statuses = list(accounts.STATUSES)
 
-    p = commands.add_parser("list", help="table of accounts (never shows secrets)")
+    p = commands.add_parser(
+        "list", parents=parents, help="table of accounts (never shows secrets)"
+    )
     p.add_argument("--status", choices=statuses, help="only accounts with this status")
     p.add_argument("--search", help="only emails containing this text")
     p.set_defaults(func=cmd_list)
 
-    p = commands.add_parser("add", help="add an account; secrets come from stdin or a file")
+    p = commands.add_parser(
+        "add", parents=parents, help="add an account; secrets come from stdin or a file"
+    )
     p.add_argument("email")
     p.add_argument("--password-stdin", action="store_true",
                    help="read the password from stdin (prompted, unechoed, on a terminal)")
@@ -209,16 +218,18 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--status", choices=statuses, default="offline")
     p.set_defaults(func=cmd_add)
 
-    p = commands.add_parser("set-status", help="change an account's status")
+    p = commands.add_parser("set-status", parents=parents, help="change an account's status")
     p.add_argument("id", type=int)
     p.add_argument("status", choices=statuses)
     p.set_defaults(func=cmd_set_status)
 
-    p = commands.add_parser("remove", help="delete an account and its secrets")
+    p = commands.add_parser("remove", parents=parents, help="delete an account and its secrets")
     p.add_argument("id", type=int)
     p.set_defaults(func=cmd_remove)
 
     p = commands.add_parser(
-        "encrypt", help="encrypt secrets the older runtime stored unencrypted (and rotate keys)"
+        "encrypt",
+        parents=parents,
+        help="encrypt secrets the older runtime stored unencrypted (and rotate keys)",
     )
     p.set_defaults(func=cmd_encrypt)

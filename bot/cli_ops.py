@@ -134,10 +134,14 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `backup` and `import` on the main parser's subparsers."""
+def add_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> None:
+    """Register `backup` and `import`; `parents` hold the options every command takes."""
     p = sub.add_parser(
         "backup",
+        parents=parents,
         help="consistent online copy of the database (safe while the service runs)",
         description="Copy the database to PATH while the service keeps writing; the copy "
         "is a snapshot of the moment the backup started and is checked with "
@@ -153,6 +157,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
     p = sub.add_parser(
         "import",
+        parents=parents,
         help="copy logs and accounts from an older runtime's database (idempotent)",
         description="Copy message logs and accounts from OLD.db, a database of the older "
         "runtime, into the configured database. Rows already present are skipped, so "

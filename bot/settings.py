@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -74,10 +75,15 @@ class Settings(BaseSettings):
             return False
 
 
-def describe_errors(exc: ValidationError) -> str:
-    """One line per bad setting, named as the operator set it (MSGLOG_...)."""
+def describe_errors(exc: ValidationError, options: Mapping[str, str] | None = None) -> str:
+    """One line per bad setting, named as the operator set it (MSGLOG_... or `options`)."""
     lines = []
-    for error in exc.errors():
-        name = "MSGLOG_" + "_".join(str(part) for part in error["loc"]).upper()
-        lines.append(f"{name}: {error['msg']}")
+    for error in exc.errors(include_url=False):
+        field = "_".join(str(part) for part in error["loc"])
+        if options and field in options:
+            name = options[field]
+        else:
+            name = "MSGLOG_" + field.upper() if field else "settings"
+        message = error["msg"]
+        lines.append(f"{name}: {message[:1].lower()}{message[1:]}")
     return "; ".join(lines)
