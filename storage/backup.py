@@ -47,6 +47,12 @@ def backup(
         raise BackupError("the backup must go to another file than the database")
     if target.exists() and not overwrite:
         raise BackupError(f"{target} exists (use --force to replace it)")
+    if target.parent.exists() and not target.parent.is_dir():
+        raise BackupError(f"cannot write {target}: {target.parent} is not a folder")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BackupError(f"cannot create the folder {target.parent}: {exc.strerror}") from exc
     partial = target.with_name(target.name + ".partial")
     _remove(partial)
     started = time.perf_counter()
@@ -58,7 +64,10 @@ def backup(
         _fsync(target.parent)
     except sqlite3.Error as exc:
         _remove(partial)
-        raise BackupError(f"backup failed: {translate(exc)}") from exc
+        raise BackupError(f"backup of {source} to {target} failed: {translate(exc)}") from exc
+    except OSError as exc:
+        _remove(partial)
+        raise BackupError(f"backup to {target} failed: {exc.strerror or exc}") from exc
     except BaseException:
         _remove(partial)
         raise
