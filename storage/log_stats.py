@@ -34,17 +34,24 @@ HOURLY_LATENCY_MAX_SPAN_MS = 7 * 86_400_000
 
 
 async def summary(
-    db: AsyncDatabase, filt: LogFilter, since_ms: int, until_ms: int, bucket_ms: int
+    db: AsyncDatabase,
+    filt: LogFilter,
+    since_ms: int,
+    until_ms: int,
+    bucket_ms: int,
+    exact: bool = False,
 ) -> dict[str, Any]:
     """Totals by status and platform, success rate, latency p50/p95, a time series.
 
     Ranges over an hour filtered at most by status and platform read the rollup tables
     (work proportional to buckets, not rows): counts from whole hours, latency
     percentiles to within 10 % from whole hours (up to a week) or whole days. The rest
-    count the rows themselves.
+    count the rows themselves, as does an `exact` window (one a caller chose, not a range
+    ending now: whole hours would count rows outside it).
     """
     rollup = (
-        until_ms - since_ms > ROLLUP_MIN_SPAN_MS
+        not exact
+        and until_ms - since_ms > ROLLUP_MIN_SPAN_MS
         and bucket_ms % schema.COUNT_BUCKET_MS == 0
         and not (filt.channel or filt.sender or filt.q)
     )

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aiohttp import web
 
-from storage import log_stats, message_logs
+from storage import log_stats
 from storage.timeutil import now_ms
 
 from .. import keys
 from ..models import StatsQuery
 from ..validation import parse_query
+from .messages import log_filter
 
 routes = web.RouteTableDef()
 
@@ -28,11 +31,20 @@ RANGES = {
 async def stats(request: web.Request) -> web.Response:
     query = parse_query(StatsQuery, request)
     span, bucket = RANGES[query.range]
-    until = now_ms()
-    filt = message_logs.LogFilter(
-        status=query.status, platform=query.platform, channel=query.channel
+    filt = log_filter(query)
+    # The range is the window ending now; since and until narrow it like any filter.
+    until = now = now_ms()
+    since = now - span
+    if filt.since_ms is not None:
+        since = max(since, filt.since_ms)
+    if filt.until_ms is not None:
+        until = min(until, filt.until_ms)
+    until = max(until, since)
+    exact = filt.since_ms is not None or filt.until_ms is not None
+    body = await log_stats.summary(
+        request.app[keys.DB], replace(filt, since_ms=None, until_ms=None), since, until,
+        bucket, exact=exact,
     )
-    body = await log_stats.summary(request.app[keys.DB], filt, until - span, until, bucket)
     return web.json_response({"range": query.range, **body})
 
 
