@@ -108,12 +108,15 @@ async def export(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     if csv_out:
-        await response.write(_csv_lines([CSV_COLUMNS]))
+        # Excel reads a CSV without a BOM in the machine's code page, not UTF-8.
+        await response.write((UTF8_BOM if query.bom else b"") + _csv_lines([CSV_COLUMNS]))
     sent = 0
     try:
         async for rows in message_logs.iterate(request.app[keys.DB], filt):
             if csv_out:
-                await response.write(_csv_lines([[r[c] for c in CSV_COLUMNS] for r in rows]))
+                await response.write(
+                    _csv_lines([[_inert(r[c]) for c in CSV_COLUMNS] for r in rows])
+                )
             else:
                 text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
                 await response.write(text.encode())
@@ -127,6 +130,18 @@ async def export(request: web.Request) -> web.StreamResponse:
         return response
     await response.write_eof()
     return response
+
+
+UTF8_BOM = "\ufeff".encode()
+# A spreadsheet runs a cell starting with these as a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: Any) -> Any:
+    """Message text is untrusted: a cell that would be a formula is quoted as text."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _csv_lines(rows: list[list[Any]]) -> bytes:
