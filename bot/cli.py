@@ -29,6 +29,12 @@ def fail(message: str, code: int = 1) -> int:
     return code
 
 
+def describe_os_error(exc: OSError) -> str:
+    """The system's reason and the path it concerns, without Python's [Errno N]."""
+    reason = exc.strerror or str(exc)
+    return f"{exc.filename}: {reason}" if exc.filename is not None else reason
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.host_is_loopback() and settings.api_token is None:
         return fail(
@@ -62,6 +68,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         where = "" if str(settings.db_path) in detail else f" {settings.db_path}"
         return fail(f"cannot open the database{where}: {detail}")
     except OSError as exc:
+        if exc.filename is not None:
+            return fail(f"cannot open the database {settings.db_path}: {describe_os_error(exc)}")
         return fail(f"cannot listen on {settings.host}:{settings.port}: {exc}")
     except Exception:
         # In the log's own format (one JSON object with MSGLOG_LOG_FORMAT=json), not as
@@ -144,6 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The `msglog` command; returns the exit status."""
     try:
         return dispatch(argv)
+    except OSError as exc:
+        # A file a command could not create or open: the path and the reason, no traceback.
+        return fail(describe_os_error(exc))
     except KeyboardInterrupt:
         # Ctrl-C at a prompt or during a command: the shell's convention, 128 + SIGINT,
         # and the newline the unanswered prompt did not get.
