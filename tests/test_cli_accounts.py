@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import pty
+import select
+import signal
 import sqlite3
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -196,3 +200,43 @@ def test_encrypt_with_a_wrong_key_fails_with_1(dbfile: Path) -> None:
     done = accounts(dbfile, "encrypt")
     assert done.returncode == 1
     assert "does not decrypt" in done.stderr and "Traceback" not in done.stderr
+
+
+
+def test_ctrl_c_at_the_password_prompt_exits_130_without_a_traceback(dbfile: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MSGLOG_")}
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, str(RUN_PY), "--db", str(dbfile), "accounts", "add", "a@example.com",
+         "--password-stdin"],
+        stdin=follower, stdout=follower, stderr=follower, env=env, cwd=dbfile.parent.parent,
+        # A shell's background job ignores SIGINT, and Python would then too.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    os.close(follower)
+    output = b""
+    try:
+        deadline = time.monotonic() + 30
+        while b"Password: " not in output:
+            assert time.monotonic() < deadline, f"no prompt: {output!r}"
+            if select.select([leader], [], [], 0.5)[0]:
+                output += os.read(leader, 4096)
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the terminal's other side is closed and drained
+                break
+            if not chunk:
+                break
+            output += chunk
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(leader)
+    text = output.decode("utf-8", "replace")
+    assert code == 130, text
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text
+    assert not dbfile.exists()

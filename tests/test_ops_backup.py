@@ -87,6 +87,25 @@ def test_backup_of_a_missing_database_fails_and_creates_nothing(tmp_path: Path) 
     assert list(tmp_path.iterdir()) == []
 
 
+
+def test_backup_into_a_missing_folder_creates_it(tmp_path: Path) -> None:
+    source, target = tmp_path / "live.db", tmp_path / "new" / "nested" / "copy.db"
+    make_database(source, 10)
+    result = run_cli(["backup", str(target)], source)
+    assert result.returncode == 0, result.stderr
+    assert integrity(target) == "ok"
+    assert copy_ids(target) == {f"seed-{n}" for n in range(10)}
+
+
+def test_backup_failure_names_the_path_it_could_not_write(tmp_path: Path) -> None:
+    source, blocker = tmp_path / "live.db", tmp_path / "a-file"
+    make_database(source, 10)
+    blocker.write_text("not a folder")
+    result = run_cli(["backup", str(blocker / "copy.db")], source)
+    assert result.returncode == 1
+    assert str(blocker) in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
+
 async def test_restored_backup_opens_as_a_database(tmp_path: Path) -> None:
     source, target = tmp_path / "live.db", tmp_path / "copy.db"
     make_database(source, 10)
