@@ -23,3 +23,20 @@ def test_log_level_is_read_in_any_case() -> None:
 def test_unknown_checkpoint_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="checkpoints"):
         Settings(_env_file=None, checkpoints="sometimes")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["serve"], ["migrate"], ["accounts", "list"], ["backup", "copy.db"],
+     ["import", "old.db"]],
+    ids=["default", "serve", "migrate", "accounts", "backup", "import"],
+)
+def test_bad_variable_is_one_line_naming_it_for_every_command(
+    tmp_path: Path, args: list[str]
+) -> None:
+    done = run_cli(args, tmp_path / "m.db", MSGLOG_PORT="eighty")
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert line.startswith("msglog: invalid settings: MSGLOG_PORT: input should be a valid integer")
+    assert "pydantic" not in line
+    assert not (tmp_path / "m.db").exists()
