@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 import structlog
 from aiohttp import web
@@ -98,10 +99,17 @@ OPTIONS = {"db_path": "--db", "host": "--host", "port": "--port"}
 SERVE_ONLY = ("host", "port")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, whose usage errors are one line like every other error of msglog."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _options(*, serve: bool) -> argparse.ArgumentParser:
     """The options every (sub)command takes; --host and --port where serving is meant."""
     # SUPPRESS: a subcommand's parser must not reset what was given before the subcommand.
-    parent = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    parent = Parser(add_help=False, argument_default=argparse.SUPPRESS)
     parent.add_argument("--db", dest="db_path", metavar="PATH",
                         help="database file (default: MSGLOG_DB_PATH)")
     if serve:
@@ -113,7 +121,7 @@ def _options(*, serve: bool) -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     common, serving = _options(serve=False), _options(serve=True)
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = Parser(
         prog="msglog",
         description="msglog message logger; without a command it serves",
         parents=[serving],

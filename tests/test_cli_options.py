@@ -98,6 +98,16 @@ def test_bad_option_value_is_one_line_naming_the_option(
     assert line.startswith("msglog: invalid settings: ") and named in line
 
 
+def test_bad_value_of_a_commands_own_option_is_one_line_pointing_to_help(
+    tmp_path: Path,
+) -> None:
+    done = cli(["backup", "--pages-per-step", "many", "copy.db"], tmp_path)
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert "--pages-per-step: invalid int value: 'many'" in line
+    assert line.endswith("(see msglog backup --help)")
+
+
 def test_port_option_on_a_command_that_does_not_serve_is_a_usage_error(tmp_path: Path) -> None:
     done = cli(["--port", "9000", "migrate", "--db", "m.db"], tmp_path)
     assert done.returncode == 2
