@@ -251,7 +251,11 @@ class ChangeLog:
 
 
 async def change_log(db: AsyncDatabase) -> ChangeLog:
-    row = await db.execute_one("SELECT min(seq) AS oldest, max(seq) AS latest FROM log_changes")
+    # Two subqueries: each is one b-tree descent (min and max in one SELECT scan it all).
+    row = await db.execute_one(
+        "SELECT (SELECT min(seq) FROM log_changes) AS oldest, "
+        "(SELECT max(seq) FROM log_changes) AS latest"
+    )
     if row is None or row["latest"] is None:
         # Trimmed empty or never used: AUTOINCREMENT still knows the last number.
         mark = await db.execute_one(
