@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 
 from storage.accounts import STATUSES
 
@@ -14,14 +21,17 @@ Status = Literal["offline", "online", "error", "disabled"]
 assert get_args(Status) == STATUSES, "keep the API's statuses and storage's in step"
 
 # Deliberately loose (one @, a dot in the domain): login emails are checked by the platform.
+# The blanks are spelled out because \s means different sets in Python, Rust (pydantic's
+# regex engine) and ECMA-262 (JSON Schema's); no stripping either, which a schema cannot say.
+_PART = r"[^@ \t\n\r\f\v]+"
 Email = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+        strict=True, min_length=3, max_length=254, pattern=rf"^{_PART}@{_PART}\.{_PART}$"
     ),
 ]
-Password = Annotated[str, Field(min_length=1, max_length=1024)]
-Cookie = Annotated[str, Field(min_length=1, max_length=16384)]
+Password = Annotated[str, Field(min_length=1, max_length=1024, strict=True)]
+Cookie = Annotated[str, Field(min_length=1, max_length=16384, strict=True)]
 
 # hide_input_in_errors: a ValidationError's text must never carry a password or cookie.
 _STRICT = ConfigDict(extra="forbid", hide_input_in_errors=True)
@@ -40,8 +50,12 @@ class AccountCreate(BaseModel):
 class AccountPatch(BaseModel):
     """PATCH body: the fields given change; a secret given as null is cleared."""
 
-    model_config = _STRICT
-    status: Status | None = None
+    model_config = ConfigDict(
+        extra="forbid", hide_input_in_errors=True, json_schema_extra={"minProperties": 1}
+    )
+    status: Annotated[
+        Status | None, WithJsonSchema({"type": "string", "enum": list(get_args(Status))})
+    ] = None
     password: Password | None = None
     cookie: Cookie | None = None
 

@@ -44,6 +44,12 @@ class NotFound(ApiError):
     code = "not_found"
 
 
+class Disabled(NotFound):
+    """A feature switched off by settings: for the client, the route is not there."""
+
+    code = "disabled"
+
+
 class Conflict(ApiError):
     status = 409
     code = "conflict"

@@ -11,12 +11,13 @@ from typing import Any
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictStr
 
 from storage.webhook_events import Received
 
 from .errors import BadRequest, PayloadTooLarge, Unauthorized
 from .jsonbody import decode_object
+from .models import WholeInt
 from .validation import parse_model
 
 MESSAGE_TYPES = {
@@ -74,7 +75,7 @@ class _Extra(BaseModel):
 
 
 class _Data(BaseModel):
-    type: int
+    type: WholeInt
     channel_type: str | None = None
     # Loose on purpose: a system event we only acknowledge must never become a 422.
     msg_id: str | int | None = None
@@ -92,9 +93,9 @@ class _MessageData(BaseModel):
 
 
 class _Envelope(BaseModel):
-    s: int
+    s: WholeInt
     d: _Data
-    sn: int | str | None = None
+    sn: WholeInt | StrictStr | None = None
 
 
 def inflate(body: bytes, compressed: bool, limit: int) -> bytes:

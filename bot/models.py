@@ -17,11 +17,56 @@ from pydantic import (
 )
 
 Status = Literal["pending", "success", "failed", "received"]
+MAX_INT64 = 2**63 - 1
+MIN_INT64 = -(2**63)
+
+
+def _text(max_length: int, min_length: int = 0) -> StringConstraints:
+    # Strict: a JSON number is not text (12345 for content is a client bug, not "12345").
+    return StringConstraints(strict=True, min_length=min_length, max_length=max_length)
+
+
 Id = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 Name = Annotated[str, StringConstraints(max_length=256)]
-MAX_INT64 = 2**63 - 1
+
+
+def _whole(value: object) -> object:
+    # JSON Schema's integer includes 3.0, and clients that compute a latency send one.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An integer as JSON Schema means it (3.0 too), never true/false or a numeric string.
+WholeInt = Annotated[int, Field(strict=True), BeforeValidator(_whole)]
 # JSON true/false are not latencies; strict ints refuse them (and numeric strings).
-Millis = Annotated[int, Field(ge=0, le=86_400_000, strict=True)]
+Millis = Annotated[int, Field(ge=0, le=86_400_000, strict=True), BeforeValidator(_whole)]
+
+
+def _id_text(value: object) -> object:
+    """Platforms send channel and chat ids as numbers: accepted, stored as their text."""
+    value = _whole(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not MIN_INT64 <= value <= MAX_INT64:
+            raise ValueError("a numeric id must fit in 64 bits")
+        return str(value)
+    return value
+
+
+def _id_schema(min_length: int) -> WithJsonSchema:
+    return WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "minLength": min_length, "maxLength": 256},
+                {"type": "integer", "minimum": MIN_INT64, "maximum": MAX_INT64},
+            ]
+        }
+    )
+
+
+# A string, or a number kept as its decimal text.
+PlatformId = Annotated[str, _text(256, 1), BeforeValidator(_id_text), _id_schema(1)]
+PlatformName = Annotated[str, _text(256), BeforeValidator(_id_text), _id_schema(0)]
 
 
 def _iso_text(value: object) -> object:
@@ -43,17 +88,17 @@ def _not_null(value: object) -> object:
 class MessageIn(BaseModel):
     """One forwarding attempt as the runtime logs it."""
 
-    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+    model_config = ConfigDict(extra="forbid")
 
-    kook_message_id: Id
-    kook_channel_id: Id
-    content: Annotated[str, StringConstraints(max_length=65536)] | None = None
-    message_type: Annotated[str, StringConstraints(max_length=32)] | None = None
-    sender_name: Name | None = None
-    target_platform: Annotated[str, StringConstraints(max_length=64)] = ""
-    target_channel: Name = ""
+    kook_message_id: PlatformId
+    kook_channel_id: PlatformId
+    content: Annotated[str, _text(65536)] | None = None
+    message_type: Annotated[str, _text(32)] | None = None
+    sender_name: Annotated[str, _text(256)] | None = None
+    target_platform: Annotated[str, _text(64)] = ""
+    target_channel: PlatformName = ""
     status: Status
-    error_message: Annotated[str, StringConstraints(max_length=8192)] | None = None
+    error_message: Annotated[str, _text(8192)] | None = None
     latency_ms: Millis | None = None
 
 
@@ -67,7 +112,7 @@ class MessagePatch(BaseModel):
         AfterValidator(_not_null),
         WithJsonSchema({"type": "string", "enum": list(get_args(Status))}),
     ] = None
-    error_message: Annotated[str, StringConstraints(max_length=8192)] | None = None
+    error_message: Annotated[str, _text(8192)] | None = None
     latency_ms: Millis | None = None
 
     @model_validator(mode="after")
@@ -109,8 +154,13 @@ class RowFilters(BaseModel):
 class Filters(RowFilters):
     """Row filters and a time window."""
 
-    since: IsoDateTime | None = None
-    until: IsoDateTime | None = None
+    since: Annotated[
+        IsoDateTime | None, Field(description="rows created at or after this time")
+    ] = None
+    until: Annotated[
+        IsoDateTime | None,
+        Field(description="rows created before this time; until <= since is an empty window"),
+    ] = None
 
 
 class ListQuery(Filters):
@@ -129,6 +179,17 @@ class StatsQuery(Filters):
 
 class StreamQuery(RowFilters):
     after_id: Annotated[int, Field(ge=0, le=MAX_INT64)] | None = None
+
+
+class KookQuery(BaseModel):
+    """POST /webhooks/kook: the callback URL's own parameters, as set in KOOK's console."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    compress: Annotated[
+        Literal["0", "1"],
+        Field(description="0: KOOK sends plain JSON (compress=0 in the callback URL)"),
+    ] = "1"
 
 
 class IdsOut(BaseModel):

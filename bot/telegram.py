@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from storage.webhook_events import Received
 
 from .errors import Unauthorized
+from .models import WholeInt
 from .validation import parse_model
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -57,33 +58,41 @@ class Ignored:
 Update = Message | Ignored
 
 
-class _User(BaseModel):
+class TelegramUser(BaseModel):
+    """Telegram's User: the names we log a sender by."""
+
     username: str | None = None
     first_name: str | None = None
     last_name: str | None = None
 
 
-class _Chat(BaseModel):
-    id: int
+class TelegramChat(BaseModel):
+    """Telegram's Chat: its id (negative for groups and channels) and title."""
+
+    id: WholeInt
     title: str | None = None
 
 
-class _Message(BaseModel):
+class TelegramMessage(BaseModel):
+    """Telegram's Message: text or a caption, and what else it carries (photo, sticker...)."""
+
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-    message_id: int
-    chat: _Chat
-    sender: _User | None = Field(default=None, alias="from")
+    message_id: WholeInt
+    chat: TelegramChat
+    sender: TelegramUser | None = Field(default=None, alias="from")
     text: str | None = None
     caption: str | None = None
 
 
-class _Update(BaseModel):
-    update_id: int
-    message: _Message | None = None
-    edited_message: _Message | None = None
-    channel_post: _Message | None = None
-    edited_channel_post: _Message | None = None
+class TelegramUpdate(BaseModel):
+    """Telegram's Update: one of these fields is set; other kinds are acknowledged, not stored."""
+
+    update_id: WholeInt
+    message: TelegramMessage | None = None
+    edited_message: TelegramMessage | None = None
+    channel_post: TelegramMessage | None = None
+    edited_channel_post: TelegramMessage | None = None
 
 
 def check_secret(given: str | None, expected: str) -> None:
@@ -99,12 +108,12 @@ def source_id(chat_id: int, message_id: int) -> str:
     return f"tg:{chat_id}:{message_id}"
 
 
-def _kind(message: _Message) -> str:
+def _kind(message: TelegramMessage) -> str:
     present = set(message.model_fields_set) | set(message.model_extra or ())
     return next((kind for kind in CONTENT_KINDS if kind in present), "other")
 
 
-def _sender(message: _Message, channel: bool) -> str | None:
+def _sender(message: TelegramMessage, channel: bool) -> str | None:
     user = message.sender
     if not channel and user is not None:
         if user.username:
@@ -117,13 +126,13 @@ def _sender(message: _Message, channel: bool) -> str | None:
 
 def classify(update: dict[str, Any]) -> Update:
     """The message an update carries (new or edited), or why it is ignored."""
-    parsed = parse_model(_Update, update)
+    parsed = parse_model(TelegramUpdate, update)
     update_id = str(parsed.update_id)
     field = next((f for f in MESSAGE_FIELDS if getattr(parsed, f) is not None), None)
     if field is None:
         kinds = sorted(k for k in update if k != "update_id")
         return Ignored(update_id, f"update kind {kinds[0] if kinds else 'none'}")
-    message: _Message = getattr(parsed, field)
+    message: TelegramMessage = getattr(parsed, field)
     channel = field in CHANNEL_FIELDS
     return Message(
         update_id=update_id,

@@ -58,6 +58,19 @@ def parse_query(model: type[M], request: web.Request) -> M:
     return parse_model(model, data)
 
 
+def no_query(request: web.Request) -> None:
+    """422 for a route that takes no query parameters: a typo must not pass silently."""
+    if request.query:
+        names = sorted(set(request.query))
+        raise Unprocessable(
+            "this route takes no query parameters",
+            details=[
+                {"field": name, "message": "unknown query parameter", "type": "extra_forbidden"}
+                for name in names
+            ],
+        )
+
+
 def parse_json(adapter: TypeAdapter[T], raw: bytes, what: str = "request body") -> T:
     """Validate JSON bytes in one pass (pydantic parses them); errors as `decode` gives them.
 

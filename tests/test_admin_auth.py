@@ -88,10 +88,20 @@ async def test_admin_disabled_without_token_even_with_a_bearer(
     ok: int,
 ) -> None:
     client = await start(aiohttp_client, make_settings, admin_token=token)
-    for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Bearer x"}):
+    for headers in ({"Authorization": "Bearer "}, {"Authorization": "Bearer x"}):
         resp = await call(client, method, path, body, headers=headers)
-        assert await error_code(resp, 503) == "admin_disabled"
-        assert "admin disabled" in (await resp.json())["error"]["message"]
+        assert await error_code(resp, 404) == "disabled"
+        assert "MSGLOG_ADMIN_TOKEN" in (await resp.json())["error"]["message"]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "ok"), ROUTES, ids=IDS)
+async def test_admin_disabled_without_authorization_header_is_401(
+    aiohttp_client: Any, make_settings: Callable[..., Settings],
+    method: str, path: str, body: Any, ok: int,
+) -> None:
+    client = await start(aiohttp_client, make_settings, admin_token=None)
+    resp = await call(client, method, path, body)
+    assert await error_code(resp, 401) == "unauthorized"
 
 
 async def test_api_token_does_not_open_the_admin_api(
@@ -130,8 +140,34 @@ async def test_successful_requests_are_not_limited(admin: Any) -> None:
 
 async def test_failures_below_the_limit_do_not_block(admin: Any) -> None:
     for _ in range(9):
-        await admin.get("/api/admin/accounts")
+        await admin.get("/api/admin/accounts", headers={"Authorization": "Bearer wrong"})
     assert (await admin.get("/api/admin/accounts", headers=AUTH)).status == 200
+
+
+async def test_requests_without_authorization_header_do_not_count_as_failures(
+    admin: Any,
+) -> None:
+    for _ in range(25):
+        resp = await admin.get("/api/admin/accounts")
+        assert await error_code(resp, 401) == "unauthorized"
+    assert (await admin.get("/api/admin/accounts", headers=AUTH)).status == 200
+
+
+async def test_blocked_client_without_authorization_header_gets_a_plain_401(
+    admin: Any,
+) -> None:
+    for _ in range(10):
+        await admin.get("/api/admin/accounts", headers={"Authorization": "Bearer wrong"})
+    resp = await admin.get("/api/admin/accounts")
+    assert await error_code(resp, 401) == "unauthorized"
+    assert "Retry-After" not in resp.headers
+
+
+async def test_empty_authorization_header_counts_as_a_failure(admin: Any) -> None:
+    for _ in range(10):
+        await admin.get("/api/admin/accounts", headers={"Authorization": ""})
+    resp = await admin.get("/api/admin/accounts", headers=AUTH)
+    assert await error_code(resp, 429) == "too_many_requests"
 
 
 class FakeClock:

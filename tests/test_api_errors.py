@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 from apihelp import error_of, message, post
 
@@ -63,9 +64,91 @@ async def test_body_over_the_limit_is_413(aiohttp_client: Any, make_settings: An
 
 async def test_bad_query_parameters_are_422(client: Any) -> None:
     for params in [{"limit": "0"}, {"limit": "501"}, {"limit": "x"}, {"before_id": "-1"},
-                   {"since": "yesterday"}, {"status": "weird"}, {"bogus": "1"},
-                   {"since": "2025-01-02T00:00:00Z", "until": "2025-01-01T00:00:00Z"}]:
+                   {"since": "yesterday"}, {"status": "weird"}, {"bogus": "1"}]:
         await error_of(await client.get("/api/messages", params=params), 422)
+
+
+async def test_window_with_since_equal_to_until_is_empty_not_an_error(client: Any) -> None:
+    await post(client, message(1))
+    at = "2025-01-01T00:00:00Z"
+    resp = await client.get("/api/messages", params={"since": at, "until": at})
+    assert resp.status == 200
+    assert (await resp.json())["items"] == []
+
+
+async def test_window_with_since_after_until_is_empty_not_an_error(client: Any) -> None:
+    await post(client, message(1))
+    params = {"since": "2999-01-02T00:00:00Z", "until": "2000-01-01T00:00:00Z"}
+    resp = await client.get("/api/messages", params=params)
+    assert resp.status == 200
+    assert (await resp.json())["items"] == []
+
+
+async def test_number_for_content_is_422_not_coerced(client: Any) -> None:
+    err = await error_of(await client.post("/api/messages", json=message(1, content=12345)), 422)
+    assert [d["field"] for d in err["details"]] == ["content"]
+
+
+async def test_number_for_error_message_is_422_not_coerced(client: Any) -> None:
+    body = message(1, status="failed", error_message=0)
+    err = await error_of(await client.post("/api/messages", json=body), 422)
+    assert [d["field"] for d in err["details"]] == ["error_message"]
+
+
+async def test_number_in_a_patch_error_message_is_422(client: Any) -> None:
+    [row_id] = await post(client, message(1))
+    resp = await client.patch(f"/api/messages/{row_id}", json={"error_message": 7})
+    assert [d["field"] for d in (await error_of(resp, 422))["details"]] == ["error_message"]
+
+
+async def test_boolean_for_an_id_is_422(client: Any) -> None:
+    resp = await client.post("/api/messages", json=message(1, kook_channel_id=True))
+    assert [d["field"] for d in (await error_of(resp, 422))["details"]] == ["kook_channel_id"]
+
+
+async def test_numeric_id_beyond_64_bits_is_422(client: Any) -> None:
+    resp = await client.post("/api/messages", json=message(1, kook_channel_id=2**64))
+    assert [d["field"] for d in (await error_of(resp, 422))["details"]] == ["kook_channel_id"]
+
+
+async def test_numeric_target_channel_is_stored_as_text(client: Any) -> None:
+    [row_id] = await post(client, message(1, target_channel=-1001234567890))
+    row = await (await client.get(f"/api/messages/{row_id}")).json()
+    assert row["target_channel"] == "-1001234567890"
+
+
+async def test_whole_float_latency_is_accepted_as_an_integer(client: Any) -> None:
+    [row_id] = await post(client, message(1, latency_ms=0.0))
+    assert (await (await client.get(f"/api/messages/{row_id}")).json())["latency_ms"] == 0
+
+
+async def test_fractional_latency_is_422(client: Any) -> None:
+    resp = await client.post("/api/messages", json=message(1, latency_ms=1.5))
+    assert [d["field"] for d in (await error_of(resp, 422))["details"]] == ["latency_ms"]
+
+
+async def test_unknown_query_parameter_on_ingest_is_422_and_stores_nothing(
+    client: Any,
+) -> None:
+    err = await error_of(await client.post("/api/messages?dry=1", json=message(1)), 422)
+    assert [d["field"] for d in err["details"]] == ["dry"]
+    assert (await (await client.get("/api/messages")).json())["items"] == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/messages/1", "/api/messages/export", "/api/stats", "/healthz", "/readyz",
+     "/health/pool", "/metrics", "/openapi.json", "/docs"],
+)
+async def test_unknown_query_parameter_is_422_naming_it(client: Any, path: str) -> None:
+    err = await error_of(await client.get(path, params={"bogus": "1"}), 422)
+    assert [d["field"] for d in err["details"]] == ["bogus"]
+
+
+async def test_unknown_query_parameter_on_patch_is_422(client: Any) -> None:
+    [row_id] = await post(client, message(1))
+    resp = await client.patch(f"/api/messages/{row_id}?bogus=1", json={"status": "failed"})
+    assert [d["field"] for d in (await error_of(resp, 422))["details"]] == ["bogus"]
 
 
 async def test_sql_looking_filters_are_just_values(client: Any) -> None:

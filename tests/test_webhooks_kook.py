@@ -373,10 +373,13 @@ async def test_event_without_d_is_401(client: Client) -> None:
     await assert_error(await post(client, compress({"s": 0, "sn": 1})), 401)
 
 
-async def test_webhook_is_503_when_verify_token_is_unset(make_client: MakeClient) -> None:
+async def test_webhook_is_a_404_disabled_when_verify_token_is_unset(
+    make_client: MakeClient,
+) -> None:
     client = await make_client()
-    body = await assert_error(await post(client, compress(message_event())), 503)
-    assert body["message"] == "kook webhook disabled"
+    body = await assert_error(await post(client, compress(message_event())), 404)
+    assert body["code"] == "disabled"
+    assert "MSGLOG_KOOK_VERIFY_TOKEN" in body["message"]
 
 
 async def test_webhook_is_not_behind_the_api_token(make_client: MakeClient) -> None:
@@ -459,3 +462,21 @@ async def test_system_event_without_msg_id_after_the_window_is_new(client: Clien
     retry = await post(client, compress(system_event(None, sn=22)))
     # The window counts from the later delivery: its own retry is a duplicate.
     assert [(await r.json())["duplicate"] for r in (again, retry)] == [False, True]
+
+
+async def test_unknown_query_parameter_is_422_naming_it(client: Client) -> None:
+    body = await assert_error(await post(client, compress(message_event()), "?bogus=1"), 422)
+    assert [d["field"] for d in body["details"]] == ["bogus"]
+    assert await rows(client) == []
+
+
+async def test_compress_other_than_0_or_1_is_422(client: Client) -> None:
+    body = await assert_error(await post(client, compress(message_event()), "?compress=no"), 422)
+    assert [d["field"] for d in body["details"]] == ["compress"]
+
+
+async def test_signal_given_as_a_string_is_422(client: Client) -> None:
+    event = message_event()
+    event["s"] = "0"
+    body = await assert_error(await post(client, compress(event)), 422)
+    assert [d["field"] for d in body["details"]] == ["s"]

@@ -174,10 +174,17 @@ async def test_wrong_secret_is_401_and_stores_nothing(client: Client) -> None:
     assert await rows(client) == []
 
 
-async def test_webhook_is_503_when_secret_is_unset(make_client: MakeClient) -> None:
+async def test_webhook_is_a_404_disabled_when_secret_is_unset(make_client: MakeClient) -> None:
     client = await make_client()
-    body = await assert_error(await post(client, update(1, message=message())), 503)
-    assert body["message"] == "telegram webhook disabled"
+    body = await assert_error(await post(client, update(1, message=message())), 404)
+    assert body["code"] == "disabled"
+    assert "MSGLOG_TELEGRAM_SECRET_TOKEN" in body["message"]
+
+
+async def test_missing_secret_header_is_401_even_while_disabled(make_client: MakeClient) -> None:
+    client = await make_client()
+    resp = await post(client, update(1, message=message()), secret=None)
+    assert (await assert_error(resp, 401))["code"] == "unauthorized"
 
 
 async def test_non_json_body_is_400(client: Client) -> None:
@@ -216,3 +223,22 @@ async def test_repeated_update_id_carrying_another_message_is_stored(client: Cli
     resp = await post(client, update(5, message=message(text="second", message_id=2)))
     assert (await resp.json())["duplicate"] is False
     assert sorted(r["content"] for r in await rows(client)) == ["first", "second"]
+
+
+async def test_unknown_query_parameter_is_422_naming_it(client: Client) -> None:
+    resp = await client.post(
+        "/webhooks/telegram?bogus=1", json=update(1, message=message()), headers={HEADER: SECRET}
+    )
+    assert [d["field"] for d in (await assert_error(resp, 422))["details"]] == ["bogus"]
+    assert await rows(client) == []
+
+
+async def test_update_id_given_as_a_string_is_422(client: Client) -> None:
+    resp = await post(client, {"update_id": "1", "message": message()})
+    assert [d["field"] for d in (await assert_error(resp, 422))["details"]] == ["update_id"]
+
+
+async def test_chat_id_given_as_a_string_is_422(client: Client) -> None:
+    body = update(1, message=message(chat={"id": "-1001234", "type": "group"}))
+    details = (await assert_error(await post(client, body), 422))["details"]
+    assert [d["field"] for d in details] == ["message.chat.id"]

@@ -15,11 +15,18 @@ from storage.secretbox import SecretBox
 
 from .. import keys, secrets
 from ..admin_models import AccountCreate, AccountOut, AccountPage, AccountPatch, AccountQuery
-from ..errors import Conflict, NotFound, ServiceUnavailable, TooManyRequests, Unauthorized
+from ..errors import (
+    Conflict,
+    Disabled,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+)
 from ..middleware import Handler, bearer_matches
 from ..models import MAX_INT64
 from ..ratelimit import FailureLimiter
-from ..validation import parse_model, parse_query, read_json
+from ..validation import no_query, parse_model, parse_query, read_json
 
 log = structlog.get_logger("msglog.admin")
 LIMITER = web.AppKey("admin_auth_limiter", FailureLimiter)
@@ -28,19 +35,22 @@ FAILED_AUTH_WINDOW_S = 60.0
 routes = web.RouteTableDef()
 
 
-class AdminDisabled(ServiceUnavailable):
-    code = "admin_disabled"
-
-
 class SecretKeyUnavailable(ServiceUnavailable):
     code = "secret_key_unavailable"
 
 
 def authorize(request: web.Request) -> None:
     """Raise unless the request carries the admin token; failures count per client."""
+    if "Authorization" not in request.headers:
+        # No guess was made, so nothing to count (and nothing a blocked client could learn);
+        # first, as for any route that needs a credential, even while admin is disabled.
+        raise Unauthorized(
+            "missing Authorization header (the admin token)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     token = request.app[keys.SETTINGS].admin_token
     if token is None or not token.get_secret_value():
-        raise AdminDisabled("admin disabled: set MSGLOG_ADMIN_TOKEN to enable the admin API")
+        raise Disabled("admin disabled: set MSGLOG_ADMIN_TOKEN to enable the admin API")
     limiter = request.app[LIMITER]
     client = request.remote or "unknown"
     # A blocked client is refused even with the right token: otherwise the answer to
@@ -55,7 +65,7 @@ def authorize(request: web.Request) -> None:
         limiter.record_failure(client)
         log.warning("admin_auth_failed", client=client, route=request.path)
         raise Unauthorized(
-            "missing or wrong admin token", headers={"WWW-Authenticate": "Bearer"}
+            "wrong admin token", headers={"WWW-Authenticate": "Bearer"}
         )
 
 
@@ -110,12 +120,14 @@ async def list_accounts(request: web.Request) -> web.StreamResponse:
 @routes.get(r"/api/admin/accounts/{id:\d+}")
 @admin_only
 async def get_account(request: web.Request) -> web.StreamResponse:
+    no_query(request)
     return out(await accounts.summary(request.app[keys.DB], account_id(request)))
 
 
 @routes.post("/api/admin/accounts")
 @admin_only
 async def create_account(request: web.Request) -> web.StreamResponse:
+    no_query(request)
     body = parse_model(AccountCreate, await read_json(request))
     db = request.app[keys.DB]
     try:
@@ -138,6 +150,7 @@ async def create_account(request: web.Request) -> web.StreamResponse:
 @admin_only
 async def update_account(request: web.Request) -> web.StreamResponse:
     target = account_id(request)
+    no_query(request)
     body = parse_model(AccountPatch, await read_json(request))
     changes: AccountChanges = {}
     if body.status is not None:
@@ -157,6 +170,7 @@ async def update_account(request: web.Request) -> web.StreamResponse:
 @admin_only
 async def delete_account(request: web.Request) -> web.StreamResponse:
     target = account_id(request)
+    no_query(request)
     if not await accounts.delete(request.app[keys.DB], target):
         raise NotFound("no such account")
     log.info("account_deleted", account_id=target)

@@ -8,18 +8,21 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from storage import StorageError
 
 from .. import keys
+from ..validation import no_query
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
+    no_query(request)
     return web.json_response({"status": "ok"})
 
 
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
     """Ready when the database takes writes; after an I/O failure, probe with a real one."""
+    no_query(request)
     db = request.app[keys.DB]
     problems: list[str] = []
     stuck = db.writer_problem()
@@ -41,11 +44,13 @@ async def readyz(request: web.Request) -> web.Response:
 
 @routes.get("/health/pool")
 async def pool(request: web.Request) -> web.Response:
+    no_query(request)
     return web.json_response(request.app[keys.DB].stats())
 
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
+    no_query(request)
     body = request.app[keys.METRICS].render()
     response = web.Response(body=body)
     response.content_type = CONTENT_TYPE_LATEST.split(";")[0]

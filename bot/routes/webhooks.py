@@ -10,8 +10,10 @@ from storage.timeutil import now_ms
 from storage.webhook_events import Received
 
 from .. import keys, kook, telegram
-from ..errors import ServiceUnavailable
+from ..errors import Disabled, Unauthorized
 from ..jsonbody import decode_object
+from ..models import KookQuery
+from ..validation import no_query, parse_query
 
 log = structlog.get_logger("msglog.webhooks")
 
@@ -80,11 +82,12 @@ def _duplicate(
 async def kook_webhook(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     if settings.kook_verify_token is None:
-        raise ServiceUnavailable("kook webhook disabled")
+        raise Disabled("kook webhook disabled: set MSGLOG_KOOK_VERIFY_TOKEN to enable it")
+    query = parse_query(KookQuery, request)
     key = settings.kook_encrypt_key
     event = kook.open_delivery(
         await request.read(),
-        compressed=request.query.get("compress") != "0",
+        compressed=query.compress == "1",
         encrypt_key=key.get_secret_value() if key is not None else None,
         limit=settings.max_body_bytes,
     )
@@ -106,12 +109,14 @@ async def kook_webhook(request: web.Request) -> web.Response:
 
 async def telegram_webhook(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
+    given = request.headers.get(telegram.SECRET_HEADER)
+    if given is None:
+        # A required header missing is the request's fault whatever the settings say.
+        raise Unauthorized(f"missing {telegram.SECRET_HEADER} header")
     if settings.telegram_secret_token is None:
-        raise ServiceUnavailable("telegram webhook disabled")
-    telegram.check_secret(
-        request.headers.get(telegram.SECRET_HEADER),
-        settings.telegram_secret_token.get_secret_value(),
-    )
+        raise Disabled("telegram webhook disabled: set MSGLOG_TELEGRAM_SECRET_TOKEN to enable it")
+    no_query(request)
+    telegram.check_secret(given, settings.telegram_secret_token.get_secret_value())
     action = telegram.classify(decode_object(await request.read()))
     if isinstance(action, telegram.Ignored):
         log.debug("webhook_ignored", source="telegram", reason=action.reason)
