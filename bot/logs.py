@@ -233,7 +233,10 @@ def configure(log_format: str = "console", level: str = "INFO") -> None:
     if log_format == "json":
         renderer = structlog.processors.JSONRenderer()
     elif sys.stderr.isatty():
-        renderer = structlog.dev.ConsoleRenderer()
+        # Without locals: a frame's variables may hold a password or token.
+        renderer = structlog.dev.ConsoleRenderer(
+            exception_formatter=structlog.dev.RichTracebackFormatter(show_locals=False)
+        )
         exceptions = []
     else:
         # Piped console output (a journal, a file): plain key=value lines, several times
