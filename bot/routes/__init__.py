@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import admin, dashboard, feed, health, messages, openapi, stats, webhooks
+from . import admin, dashboard, failures, feed, health, messages, openapi, stats, webhooks
 
 
 def setup_routes(app: web.Application) -> None:
@@ -12,6 +12,7 @@ def setup_routes(app: web.Application) -> None:
     feed.setup(app)
     messages.setup(app)
     stats.setup(app)
+    failures.setup(app)
     openapi.setup(app)
     webhooks.setup(app)
     admin.setup(app)
