@@ -140,9 +140,10 @@ STREAM_EVENTS = """Server-sent events, one per new or updated row, as they commi
   that only grows (an updated row comes again with a new one); a reconnecting client
   sends the last one back as the `Last-Event-ID` header (or `?after_id=`) and first gets
   the rows it missed.
-- `event: overflow`: the client fell behind (or missed more than can be replayed); the
-  stream ends; reload, then reconnect.
-- `event: error`: the server could not go on (the database failed); the stream ends.
+- `event: overflow` (`data: {}`): the client fell behind (or missed more than can be
+  replayed); the stream ends; reload, then reconnect.
+- `event: error` (`data: {}`): the server could not go on (a database read failed); the
+  stream ends; reconnecting with the last id resumes.
 
 Comment lines (`: ping`) keep the connection open. The stream never ends by itself."""
 
@@ -264,7 +265,10 @@ def _stream_path() -> dict[str, Any]:
         "name": "Last-Event-ID",
         "in": "header",
         "required": False,
-        "description": "the id of the last event seen; sent by EventSource on reconnect",
+        "description": (
+            "the id of the last event seen, sent by EventSource on reconnect; wins over "
+            "?after_id=; a value that is not a number up to 18 digits is ignored"
+        ),
         "schema": {"type": "integer", "minimum": 0, "maximum": MAX_INT64},
     }
     events = {
