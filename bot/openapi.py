@@ -149,6 +149,9 @@ Comment lines (`: ping`) keep the connection open. The stream never ends by itse
 
 
 def build() -> dict[str, Any]:
+    # Here, not at the top: the route modules import this one for its helpers.
+    from .routes import failures
+
     inputs: list[type[BaseModel]] = [
         MessageIn, MessagePatch, AccountCreate, AccountPatch, TelegramUpdate
     ]
@@ -243,6 +246,7 @@ def build() -> dict[str, Any]:
                     "responses": {"200": _json(_ref(StatsOut)), **_errors(401, 422, 503)},
                 },
             },
+            **failures.openapi_paths(),
             **_admin_paths(),
             **_webhook_paths(),
             **_operations_paths(),
