@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-Status = Literal["pending", "success", "failed", "received"]
+Status = Literal["pending", "success", "failed", "received", "dead"]
 MAX_INT64 = 2**63 - 1
 MIN_INT64 = -(2**63)
 
@@ -212,6 +212,7 @@ class SeriesPoint(BaseModel):
     failed: int
     pending: int
     received: int
+    dead: int
 
 
 class StatsOut(BaseModel):

@@ -42,6 +42,9 @@ class BulkUpsert:
     conflict: str
     table: str
     key_columns: tuple[str, ...]
+    # (parameter index, value): a row with that value may make a trigger insert rows
+    # into the same table within the statement, so the new ids are not a run.
+    spawns: tuple[int, Any] | None = None
     # Built once: every queued write of this kind carries it.
     single_sql: str = field(init=False)
     fresh_tail: str = field(init=False)
@@ -57,6 +60,13 @@ class BulkUpsert:
     @property
     def key_width(self) -> int:
         return len(self.key_columns)
+
+    def spawning(self, items: Sequence[WriteItem]) -> bool:
+        """Whether a trigger may have put rows between these items' new ids."""
+        if self.spawns is None:
+            return False
+        index, value = self.spawns
+        return any(item.params[index] == value for item in items)
 
     def single(self) -> str:
         return self.single_sql
@@ -163,6 +173,10 @@ def _run_autocommit(
         return None
     inserted = cur.rowcount
     if inserted == count and cur.lastrowid is not None:
+        if count > 1 and bulk.spawning(items):
+            ids = _ids_by_key(conn, bulk, items)
+            width = bulk.key_width
+            return [_found(ids.get(tuple(item.params[:width]))) for item in items]
         first = cur.lastrowid - count + 1
         return [WriteResult(first + i, 1) for i in range(count)]
     if inserted <= 0:
@@ -308,10 +322,22 @@ def _run_fresh(
         return False  # a bad row: the upsert path finds it row by row
     if cur.rowcount != count or cur.lastrowid is None:
         raise _NotAllNew
+    group = items[start:end]
+    if count > 1 and bulk.spawning(group):
+        ids = _ids_by_key(conn, bulk, group)
+        for i, item in enumerate(group):
+            outcomes[start + i] = _found(ids.get(tuple(item.params[:width])))
+        return True
     first = cur.lastrowid - count + 1
     for i in range(count):
         outcomes[start + i] = WriteResult(first + i, 1)
     return True
+
+
+def _found(row_id: int | None) -> Outcome:
+    if row_id is None:
+        return StorageError("row id not found after insert")
+    return WriteResult(row_id, 1)
 
 
 def _run_bulk(

@@ -142,7 +142,7 @@ def _shape(raw: Raw, since_ms: int, until_ms: int, bucket_ms: int) -> dict[str, 
     by_platform: dict[str, int] = {}
     first = since_ms - since_ms % bucket_ms
     points: dict[int, dict[str, Any]] = {
-        t: {"t": ms_to_iso(t), "success": 0, "failed": 0, "pending": 0, "received": 0}
+        t: {"t": ms_to_iso(t), "success": 0, "failed": 0, "pending": 0, "received": 0, "dead": 0}
         for t in range(first, until_ms, bucket_ms)
     }
     for t, status, platform, n in raw["rows"]:

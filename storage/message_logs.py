@@ -21,7 +21,7 @@ COLUMN_NAMES = (
 )
 COLUMNS = ", ".join(COLUMN_NAMES)
 TIME_COLUMNS = {"created_at", "updated_at"}
-STATUSES = ("pending", "success", "failed", "received")
+STATUSES = ("pending", "success", "failed", "received", "dead")
 
 # Key columns first: the writer finds each caller's row id by them after a merged insert.
 UPSERT = BulkUpsert(
@@ -43,6 +43,7 @@ UPSERT = BulkUpsert(
     ),
     table="message_logs",
     key_columns=("kook_message_id", "target_platform", "target_channel"),
+    spawns=(7, "received"),  # a received row queues its deliveries (schema.FORWARD_TRIGGERS)
 )
 
 

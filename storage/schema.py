@@ -163,7 +163,7 @@ STATS = [
     f"{_count_delta('new', 1)} {_latency_delta('new', 1)} END",
 ]
 
-LATEST_VERSION = 6
+LATEST_VERSION = 7
 
 # Version 4: the full-text index is filled in chunks by the writer, not row by row.
 # Every transaction that touches FTS5 writes a new segment and merges older ones, which
@@ -340,6 +340,8 @@ def migrate(conn: sqlite3.Connection, legacy_zone: tzinfo | None = None) -> int:
             _migrate_v5(conn)
         if version < 6:
             _migrate_v6(conn)
+        if version < 7:
+            _migrate_v7(conn)
         conn.execute(f"PRAGMA user_version = {LATEST_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
@@ -388,6 +390,78 @@ def _migrate_v6(conn: sqlite3.Connection) -> None:
     # 'rebuild' indexed every row: the tail is empty.
     conn.execute(FTS_CATCH_UP[1])
     for ddl in LOG_CHANGES:
+        conn.execute(ddl)
+
+
+# Version 7: forwarding. A route sends what arrives in one source channel to one target;
+# a received row makes one queued delivery row per enabled matching route, by trigger, in
+# the statement (so the transaction) that stores it, whoever the writer is. A queued row
+# has next_attempt_at set (pending, or failed and waiting for its retry); success and
+# dead clear it. sent_message_id is the target's id of what msglog posted: a message
+# arriving with that id is msglog's own and is never forwarded again.
+SOURCE_OF_NEW = (
+    "coalesce(new.source_platform, CASE WHEN new.kook_message_id LIKE 'tg:%' "
+    "THEN 'telegram' ELSE 'kook' END)"
+)
+FORWARD_ROUTES = [
+    "CREATE TABLE IF NOT EXISTS forward_routes (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "source_platform TEXT NOT NULL, source_channel TEXT NOT NULL, "
+    "target_platform TEXT NOT NULL, target_channel TEXT NOT NULL, target_url TEXT, "
+    "enabled INTEGER NOT NULL DEFAULT 1, "
+    f"created_at INTEGER NOT NULL DEFAULT ({NOW_MS}), "
+    f"updated_at INTEGER NOT NULL DEFAULT ({NOW_MS}), "
+    "UNIQUE (source_channel, source_platform, target_platform, target_channel))",
+    # A route removed with deliveries still queued: they end, and say why.
+    "CREATE TRIGGER IF NOT EXISTS forward_routes_ad AFTER DELETE ON forward_routes BEGIN "
+    "UPDATE message_logs SET status = 'dead', error_message = 'route removed', "
+    f"next_attempt_at = NULL, updated_at = {NOW_MS} "
+    "WHERE route_id = old.id AND next_attempt_at IS NOT NULL; END",
+]
+DELIVERY_COLUMNS = {
+    "source_platform": "TEXT",
+    "route_id": "INTEGER",
+    "next_attempt_at": "INTEGER",
+    "sent_message_id": "TEXT",
+}
+DELIVERY_INDEXES = [
+    # Each route's queue in order, and nothing else: success and dead rows leave it.
+    "CREATE INDEX IF NOT EXISTS ix_logs_due ON message_logs(route_id, id) WHERE next_attempt_at IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS ix_logs_sent ON message_logs(sent_message_id) "
+    "WHERE sent_message_id IS NOT NULL",
+]
+FORWARD_TRIGGERS = [
+    "CREATE TRIGGER IF NOT EXISTS forward_ai AFTER INSERT ON message_logs WHEN new.status = 'received' "
+    "BEGIN INSERT INTO message_logs (kook_message_id, kook_channel_id, content, "
+    "message_type, sender_name, target_platform, target_channel, status, attempts, "
+    "created_at, updated_at, source_platform, route_id, next_attempt_at) "
+    "SELECT new.kook_message_id, new.kook_channel_id, new.content, new.message_type, "
+    "new.sender_name, r.target_platform, r.target_channel, 'pending', 0, "
+    f"{NOW_MS}, {NOW_MS}, r.source_platform, r.id, {NOW_MS} "
+    "FROM forward_routes AS r WHERE r.source_channel = new.kook_channel_id "
+    f"AND r.source_platform = {SOURCE_OF_NEW} AND r.enabled = 1 "
+    "AND NOT EXISTS (SELECT 1 FROM message_logs AS s "
+    "WHERE s.sent_message_id = new.kook_message_id) "
+    "ON CONFLICT DO NOTHING; END",
+    # msglog's own message can arrive before its delivery was recorded: once it is,
+    # whatever that message queued is taken back.
+    "CREATE TRIGGER IF NOT EXISTS forward_loop_au AFTER UPDATE OF sent_message_id ON message_logs "
+    "WHEN new.sent_message_id IS NOT NULL BEGIN "
+    "DELETE FROM message_logs WHERE kook_message_id = new.sent_message_id "
+    "AND route_id IS NOT NULL AND next_attempt_at IS NOT NULL; END",
+]
+
+
+def _migrate_v7(conn: sqlite3.Connection) -> None:
+    """Version 7: forward routes, delivery columns (added in place, no rebuild), the
+    queue's partial index, and the trigger that queues a received message's deliveries."""
+    # Idempotent: a file whose version was set back (by hand, or by a test) has them.
+    for ddl in FORWARD_ROUTES:
+        conn.execute(ddl)
+    present = _columns(conn, "message_logs")
+    for name, kind in DELIVERY_COLUMNS.items():
+        if name not in present:
+            conn.execute(f"ALTER TABLE message_logs ADD COLUMN {name} {kind}")
+    for ddl in DELIVERY_INDEXES + FORWARD_TRIGGERS:
         conn.execute(ddl)
 
 
