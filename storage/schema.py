@@ -425,12 +425,14 @@ DELIVERY_COLUMNS = {
 }
 DELIVERY_INDEXES = [
     # Each route's queue in order, and nothing else: success and dead rows leave it.
-    "CREATE INDEX IF NOT EXISTS ix_logs_due ON message_logs(route_id, id) WHERE next_attempt_at IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS ix_logs_due ON message_logs(route_id, id) "
+    "WHERE next_attempt_at IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS ix_logs_sent ON message_logs(sent_message_id) "
     "WHERE sent_message_id IS NOT NULL",
 ]
 FORWARD_TRIGGERS = [
-    "CREATE TRIGGER IF NOT EXISTS forward_ai AFTER INSERT ON message_logs WHEN new.status = 'received' "
+    "CREATE TRIGGER IF NOT EXISTS forward_ai AFTER INSERT ON message_logs "
+    "WHEN new.status = 'received' "
     "BEGIN INSERT INTO message_logs (kook_message_id, kook_channel_id, content, "
     "message_type, sender_name, target_platform, target_channel, status, attempts, "
     "created_at, updated_at, source_platform, route_id, next_attempt_at) "
