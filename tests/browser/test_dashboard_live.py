@@ -156,7 +156,7 @@ def test_overflow_reconnects_and_reloads_the_first_page(page: Page, server: Serv
             body="event: overflow\ndata: {}\n\n",
         )
 
-    page.route("**/api/messages/stream", first_stream_overflows)
+    page.route("**/api/messages/stream?*", first_stream_overflows)
     goto(page, server.base_url, "?channel=live-g")
     wait_live(page)
     expect(page.locator(f'#rows tr[data-id="{missed[0]}"]')).to_be_visible()

@@ -79,8 +79,19 @@ export function getMessage(id, signal) {
   return getJSON(`/api/messages/${encodeURIComponent(id)}`, {}, signal);
 }
 
-/** Stats accept only range plus the status/platform/channel filters. */
+/** Stats take the range and every listing filter: the figures follow the table. */
 export function getStats(range, filters, signal) {
-  const { platform, channel } = filters;
-  return getJSON('/api/stats', { range, platform, channel }, signal);
+  return getJSON('/api/stats', { ...filters, range }, signal);
+}
+
+/** Failed rows grouped by error message, for the range and the filters. */
+export function getFailures(range, filters, signal) {
+  return getJSON('/api/failures', { ...filters, range }, signal);
+}
+
+/** The export of everything the filters match (a URL a plain link can follow). */
+export function exportUrl(format, filters) {
+  const extra = format === 'csv' ? { bom: 1 } : {};
+  const url = apiUrl('/api/messages/export', { ...filters, format, ...extra });
+  return `${url.pathname}${url.search}`;
 }

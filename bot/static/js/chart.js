@@ -1,8 +1,10 @@
-// Successes and failures over time as stacked SVG bars, drawn here (no chart library).
+// Every status over time as stacked SVG bars, drawn here (no chart library).
 import { h, s } from './dom.js';
-import { axisLabel, count } from './format.js';
+import { axisLabel, count, shortTime } from './format.js';
 
-const MARGIN = { top: 12, right: 8, bottom: 26, left: 44 };
+// Bottom to top: what went through, then what failed, then what is still on its way.
+export const SERIES = ['success', 'failed', 'pending', 'received'];
+const MARGIN = { top: 6, right: 6, bottom: 18, left: 40 };
 const LABEL_GAP_PX = 76;
 
 /** The smallest "round" number (1, 2, 2.5, 5 x 10^n) at or above value. */
@@ -21,27 +23,60 @@ function barHeight(value, top, innerHeight) {
   return Math.max(2, (innerHeight * value) / top);
 }
 
-function bucketTitle(point, bucketSeconds) {
+function total(point) {
+  return SERIES.reduce((sum, name) => sum + (point[name] || 0), 0);
+}
+
+/** What hovering a bucket says: its span and the count of every status. */
+export function bucketText(point, bucketSeconds) {
   const start = new Date(point.t);
   const end = new Date(start.getTime() + bucketSeconds * 1000);
-  const span = `${axisLabel(start, 0)}–${axisLabel(end, 0)}`;
-  const day = start.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
-  return `${day} ${span}: ${count(point.success)} success, ${count(point.failed)} failed`;
+  const span = `${shortTime(point.t, new Date(0))} – ${axisLabel(end, 0)}`;
+  const counts = SERIES.map((name) => `${count(point[name] || 0)} ${name}`).join(', ');
+  return `${span}: ${counts}`;
+}
+
+function tooltip(container) {
+  let tip = container.querySelector('.chart-tip');
+  if (!tip) {
+    tip = h('div', { class: 'chart-tip', role: 'tooltip', hidden: true });
+    container.append(tip);
+  }
+  return tip;
+}
+
+/** The tip follows the pointer over the buckets; its text is built from numbers only. */
+function showTip(container, group, point, bucketSeconds) {
+  const tip = tooltip(container);
+  const rows = SERIES.map((name) => h('div', { class: 'tip-row' },
+    h('span', { class: `swatch swatch-${name}` }),
+    h('span', { class: 'tip-name' }, name),
+    h('span', { class: 'tip-count' }, count(point[name] || 0))));
+  tip.replaceChildren(
+    h('div', { class: 'tip-time' }, bucketText(point, bucketSeconds).split(': ')[0]),
+    ...rows,
+  );
+  tip.hidden = false;
+  const box = group.getBoundingClientRect();
+  const frame = container.getBoundingClientRect();
+  const left = Math.min(Math.max(0, box.left - frame.left + box.width / 2 - 80), frame.width - 170);
+  tip.style.left = `${Math.max(0, left)}px`;
 }
 
 export function renderChart(container, stats) {
   const series = Array.isArray(stats.series) ? stats.series : [];
   const width = Math.max(280, Math.floor(container.clientWidth || 800));
-  const height = width < 560 ? 150 : 190;
+  const height = width < 560 ? 84 : 96;
   const inner = {
     w: width - MARGIN.left - MARGIN.right,
     h: height - MARGIN.top - MARGIN.bottom,
   };
-  const peak = Math.max(0, ...series.map((p) => (p.success || 0) + (p.failed || 0)));
+  const peak = Math.max(0, ...series.map(total));
   if (!series.length || peak === 0) {
-    container.replaceChildren(h('p', { class: 'chart-empty' }, 'No forwarded messages in this range.'));
+    container.replaceChildren(h('p', { class: 'chart-empty' }, 'No messages in this range.'));
     return;
   }
+  const bucketSeconds = stats.bucket_seconds || 0;
   const top = niceCeil(peak);
   const baseline = MARGIN.top + inner.h;
   const svg = s('svg', {
@@ -50,38 +85,43 @@ export function renderChart(container, stats) {
     width: String(width),
     height: String(height),
     role: 'img',
-    'aria-label': `Successes and failures over time, peak ${peak} per bucket`,
+    'aria-label': `Messages by status over time, peak ${peak} per bucket`,
   });
 
-  const ticks = top % 2 === 0 || top >= 10 ? [0, top / 2, top] : [0, top];
-  for (const tick of ticks) {
+  for (const tick of [0, top]) {
     const y = baseline - (inner.h * tick) / top;
     svg.append(
       s('line', { class: tick === 0 ? 'axis' : 'grid', x1: MARGIN.left, x2: width - MARGIN.right, y1: y, y2: y }),
-      s('text', { class: 'tick', x: MARGIN.left - 8, y: y + 4, 'text-anchor': 'end' }, count(tick)),
+      s('text', { class: 'tick', x: MARGIN.left - 6, y: y + 4, 'text-anchor': 'end' }, count(tick)),
     );
   }
 
   const step = inner.w / series.length;
   const barWidth = Math.max(1, Math.min(28, step * 0.72));
-  const spanSeconds = series.length * (stats.bucket_seconds || 0);
+  const spanSeconds = series.length * bucketSeconds;
   const byDay = spanSeconds > 2 * 86400;
   let lastLabelX = -Infinity;
   let lastDay = '';
   series.forEach((point, i) => {
     const x0 = MARGIN.left + i * step;
     const x = x0 + (step - barWidth) / 2;
-    const ok = barHeight(point.success, top, inner.h);
-    const bad = barHeight(point.failed, top, inner.h);
-    const group = s('g', { class: 'bucket' },
-      s('title', null, bucketTitle(point, stats.bucket_seconds || 0)),
+    const text = bucketText(point, bucketSeconds);
+    const group = s('g', { class: 'bucket', 'aria-label': text, dataset: { index: String(i) } },
+      s('title', null, text),
       s('rect', { class: 'bucket-hit', x: x0, y: MARGIN.top, width: step, height: inner.h }));
-    if (ok) group.append(s('rect', { class: 'bar-success', x, y: baseline - ok, width: barWidth, height: ok, rx: 1.5 }));
-    if (bad) group.append(s('rect', { class: 'bar-failed', x, y: baseline - ok - bad, width: barWidth, height: bad, rx: 1.5 }));
+    let y = baseline;
+    for (const name of SERIES) {
+      const tall = barHeight(point[name], top, inner.h);
+      if (!tall) continue;
+      y -= tall;
+      group.append(s('rect', { class: `bar-${name}`, x, y, width: barWidth, height: tall }));
+    }
+    group.addEventListener('pointerenter', () => showTip(container, group, point, bucketSeconds));
+    group.addEventListener('pointerleave', () => { tooltip(container).hidden = true; });
     svg.append(group);
     // Long ranges label the first bucket of each day; short ones any bucket, spaced out.
     const start = new Date(point.t);
-    const day = start.toDateString();
+    const day = axisLabel(start, 3 * 86400);
     const newDay = day !== lastDay;
     lastDay = day;
     const at = byDay ? x0 : x0 + step / 2;
@@ -89,9 +129,9 @@ export function renderChart(container, stats) {
     const fits = at - lastLabelX >= LABEL_GAP_PX && at > MARGIN.left + 18 && at < width - 24;
     if (wanted && fits) {
       lastLabelX = at;
-      svg.append(s('text', { class: 'tick', x: at, y: height - 8, 'text-anchor': 'middle' },
+      svg.append(s('text', { class: 'tick', x: at, y: height - 4, 'text-anchor': 'middle' },
         axisLabel(start, spanSeconds)));
     }
   });
-  container.replaceChildren(svg);
+  container.replaceChildren(svg, tooltip(container));
 }

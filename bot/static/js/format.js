@@ -2,43 +2,89 @@
 
 export const STATUSES = ['success', 'failed', 'pending', 'received'];
 
-const timeFmt = new Intl.DateTimeFormat(undefined, {
-  hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
-});
-const dayTimeFmt = new Intl.DateTimeFormat(undefined, {
-  month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
-});
-const fullFmt = new Intl.DateTimeFormat(undefined, {
-  year: 'numeric', month: 'short', day: 'numeric',
-  hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
-  timeZoneName: 'short',
-});
-const dayFmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
 const hourFmt = new Intl.DateTimeFormat(undefined, {
   hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
 });
+const dayFmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+const utcHourFmt = new Intl.DateTimeFormat(undefined, {
+  hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC',
+});
+const utcDayFmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' });
 const countFmt = new Intl.NumberFormat();
+
+// Times are shown in one zone for the whole page: the browser's, or UTC (the toggle).
+let utc = false;
+
+export function setUtc(value) {
+  utc = Boolean(value);
+}
+
+export function isUtc() {
+  return utc;
+}
 
 function toDate(iso) {
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
-function sameDay(a, b) {
-  return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth()
-    && a.getDate() === b.getDate();
+const pad = (n, width = 2) => String(n).padStart(width, '0');
+
+/** The calendar fields of a moment in the page's zone. */
+function parts(date) {
+  if (utc) {
+    return {
+      y: date.getUTCFullYear(), mo: date.getUTCMonth() + 1, d: date.getUTCDate(),
+      h: date.getUTCHours(), mi: date.getUTCMinutes(), s: date.getUTCSeconds(),
+      ms: date.getUTCMilliseconds(), offset: 0,
+    };
+  }
+  return {
+    y: date.getFullYear(), mo: date.getMonth() + 1, d: date.getDate(),
+    h: date.getHours(), mi: date.getMinutes(), s: date.getSeconds(),
+    ms: date.getMilliseconds(), offset: -date.getTimezoneOffset(),
+  };
 }
 
-/** Short time for the table: clock time today, date and time before. */
-export function shortTime(iso) {
+function offsetText(minutes, zulu) {
+  if (minutes === 0 && zulu) return 'Z';
+  const sign = minutes < 0 ? '-' : '+';
+  const abs = Math.abs(minutes);
+  return `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+/** The zone's short name for headers: "UTC" or "UTC+08:00". */
+export function zoneLabel(at = new Date()) {
+  if (utc) return 'UTC';
+  return `UTC${offsetText(-at.getTimezoneOffset(), false)}`;
+}
+
+function dayText(p) {
+  return `${p.y}-${pad(p.mo)}-${pad(p.d)}`;
+}
+
+function clockText(p) {
+  return `${pad(p.h)}:${pad(p.mi)}:${pad(p.s)}`;
+}
+
+/** Short time for the table: the clock time today, the date with its year before. */
+export function shortTime(iso, now = new Date()) {
   const date = toDate(iso);
   if (!date) return '—';
-  return sameDay(date, new Date()) ? timeFmt.format(date) : dayTimeFmt.format(date);
+  const p = parts(date);
+  return dayText(p) === dayText(parts(now)) ? clockText(p) : `${dayText(p)} ${clockText(p)}`;
+}
+
+/** Full ISO 8601 in the page's zone, with milliseconds and offset. */
+export function isoTime(iso) {
+  const date = toDate(iso);
+  if (!date) return '—';
+  const p = parts(date);
+  return `${dayText(p)}T${clockText(p)}.${pad(p.ms, 3)}${offsetText(p.offset, true)}`;
 }
 
 export function fullTime(iso) {
-  const date = toDate(iso);
-  return date ? fullFmt.format(date) : '—';
+  return isoTime(iso);
 }
 
 /** "3 min ago" style, for the detail panel. */
@@ -57,7 +103,8 @@ export function ago(iso) {
 }
 
 export function axisLabel(date, spanSeconds) {
-  return spanSeconds <= 2 * 86400 ? hourFmt.format(date) : dayFmt.format(date);
+  if (spanSeconds <= 2 * 86400) return (utc ? utcHourFmt : hourFmt).format(date);
+  return (utc ? utcDayFmt : dayFmt).format(date);
 }
 
 export function latency(ms) {

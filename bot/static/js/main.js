@@ -2,12 +2,17 @@
 import * as api from './api.js';
 import { DetailPanel } from './detail.js';
 import { byId } from './dom.js';
+import { ExportLinks } from './exports.js';
+import { errorQuery, FailuresView } from './failures.js';
 import { FilterForm } from './filters.js';
+import * as fmt from './format.js';
+import { bindKeys } from './keys.js';
 import { LiveTail } from './live.js';
 import * as query from './query.js';
 import { button, StateBox, tokenForm } from './states.js';
 import { StatsView } from './stats.js';
 import { LogTable } from './table.js';
+import { applyZone, savedZone, saveZone } from './zone.js';
 
 const MAX_BUFFERED = 500; // new rows held while paused; beyond that, resume reloads
 const MAX_ROWS = 1000; // lines kept on screen; older ones stay reachable with "Older"
@@ -22,6 +27,8 @@ let loaded = false;
 let early = [];
 let listController = null;
 let statsController = null;
+let failuresController = null;
+let firstRowsShown = false;
 let paused = false;
 let reloadOnResume = false;
 const buffered = new Map();
@@ -30,8 +37,10 @@ let detailPushed = false;
 const table = new LogTable(byId('rows'), { onOpen: (id) => openDetail(id) });
 const stats = new StatsView();
 const detail = new DetailPanel({ onClose: () => closeDetail() });
-const live = new LiveTail({ onRow, onResync, onState: showLiveState });
+const live = new LiveTail({ onReady: loadFirstPage, onRow, onResync, onState: showLiveState });
 const stateBox = new StateBox();
+const exportLinks = new ExportLinks();
+const failures = new FailuresView({ onPick: pickFailure });
 const filterForm = new FilterForm({
   onApply: (filters) => applyState({ ...state, filters, id: null }),
   onClear: () => applyState({ ...state, filters: {}, id: null }),
@@ -44,13 +53,39 @@ function applyState(next, { history = 'push', force = false } = {}) {
   state = next;
   if (history !== 'none') query.writeState(state, { replace: history === 'replace' });
   filterForm.show(state.filters);
+  exportLinks.show(state.filters);
   for (const choice of byId('range').querySelectorAll('button')) {
     choice.setAttribute('aria-pressed', String(choice.dataset.range === state.range));
   }
+  for (const choice of byId('view').querySelectorAll('button')) {
+    choice.setAttribute('aria-pressed', String(choice.dataset.view === state.view));
+  }
+  byId('chart-panel').hidden = state.view !== 'chart';
+  byId('failures').hidden = state.view !== 'failures';
   const filtersChanged = force || !query.sameFilters(previous.filters, state.filters);
-  if (filtersChanged) loadFirstPage();
-  if (force || filtersChanged || previous.range !== state.range) loadStats();
+  // The stream first, the table once it is subscribed: no row falls between the two.
+  if (filtersChanged) startTable();
+  const rangeChanged = force || filtersChanged || previous.range !== state.range;
+  if (rangeChanged) loadStats();
+  if (state.view === 'failures' && (rangeChanged || previous.view !== state.view)) loadFailures();
   syncDetail();
+}
+
+function startTable() {
+  listController?.abort();
+  loaded = false;
+  early = [];
+  tableWrap.classList.add('is-loading');
+  if (table.size === 0) showState('loading', 'Loading messages…');
+  live.follow(query.streamFilters(state.filters));
+}
+
+function pickFailure(group) {
+  const filters = { ...state.filters, status: 'failed' };
+  const q = errorQuery(group.error_message);
+  if (q) filters.q = q;
+  else delete filters.q;
+  applyState({ ...state, filters, id: null });
 }
 
 // -- the table ----------------------------------------------------------------------
@@ -62,8 +97,6 @@ function showState(kind, text, ...actions) {
 
 function useToken(token) {
   api.setToken(token);
-  live.stop();
-  live.start();
   applyState(state, { history: 'none', force: true });
 }
 
@@ -101,6 +134,7 @@ async function loadFirstPage() {
   try {
     const page = await api.listMessages(state.filters, null, controller.signal);
     table.setRows(page.items);
+    markFirstRows(page.items.length);
     nextBefore = page.next_before_id;
     loaded = true;
     buffered.clear();
@@ -121,6 +155,13 @@ async function loadFirstPage() {
   } finally {
     if (listController === controller) tableWrap.classList.remove('is-loading');
   }
+}
+
+/** The first rows on screen, as a mark in the page's performance timeline (for tests). */
+function markFirstRows(n) {
+  if (firstRowsShown || n === 0) return;
+  firstRowsShown = true;
+  window.requestAnimationFrame(() => performance.mark('msglog:first-rows', { detail: { rows: n } }));
 }
 
 async function loadOlder() {
@@ -217,12 +258,34 @@ async function loadStats({ quiet = false } = {}) {
   statsController?.abort();
   const controller = new AbortController();
   statsController = controller;
-  if (!quiet) stats.loading();
+  const { range, filters } = state;
+  if (!quiet) stats.loading(range, filters);
   try {
-    stats.render(await api.getStats(state.range, state.filters, controller.signal), state.filters);
+    stats.render(await api.getStats(range, filters, controller.signal), range, filters);
   } catch (err) {
     if (err.name !== 'AbortError') stats.error(err);
   }
+}
+
+async function loadFailures() {
+  failuresController?.abort();
+  const controller = new AbortController();
+  failuresController = controller;
+  failures.loading();
+  try {
+    failures.render(await api.getFailures(state.range, state.filters, controller.signal));
+  } catch (err) {
+    if (err.name !== 'AbortError') failures.error(err);
+  }
+}
+
+function setZone(zone) {
+  applyZone(byId('zone'), zone);
+  byId('zone-label').textContent = `(${fmt.zoneLabel()})`;
+  table.redraw();
+  stats.redraw();
+  failures.redraw();
+  if (detail.open && table.get(detail.id)) detail.render(table.get(detail.id));
 }
 
 // -- detail -------------------------------------------------------------------------
@@ -268,6 +331,16 @@ byId('range').addEventListener('click', (event) => {
   const range = event.target.closest('button')?.dataset.range;
   if (range) applyState({ ...state, range });
 });
+byId('view').addEventListener('click', (event) => {
+  const view = event.target.closest('button')?.dataset.view;
+  if (view) applyState({ ...state, view });
+});
+byId('zone').addEventListener('click', (event) => {
+  const zone = event.target.closest('button')?.dataset.zone;
+  if (!zone) return;
+  saveZone(zone);
+  setZone(zone);
+});
 olderButton.addEventListener('click', loadOlder);
 byId('live-toggle').addEventListener('click', () => setPaused(!paused));
 byId('new-rows').addEventListener('click', () => setPaused(false));
@@ -275,18 +348,18 @@ window.addEventListener('popstate', () => {
   detailPushed = false;
   applyState(query.readState(), { history: 'none' });
 });
-document.addEventListener('keydown', (event) => {
-  const typing = event.target.closest('input, select, textarea');
-  if (event.key === '/' && !typing && !detail.open) {
-    event.preventDefault();
-    filterForm.input('q').focus();
-  }
+bindKeys({
+  tbody: byId('rows'),
+  search: () => filterForm.input('q').focus(),
+  blocked: () => detail.open,
 });
 window.setInterval(() => {
-  if (document.visibilityState === 'visible') loadStats({ quiet: true });
+  if (document.visibilityState !== 'visible') return;
+  loadStats({ quiet: true });
+  if (state.view === 'failures') loadFailures();
 }, STATS_REFRESH_MS);
 
 // -- start --------------------------------------------------------------------------
 
+setZone(savedZone());
 applyState(state, { history: 'replace', force: true });
-live.start();

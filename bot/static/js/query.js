@@ -4,6 +4,12 @@ import { STATUSES } from './format.js';
 export const FILTER_KEYS = ['q', 'status', 'platform', 'channel', 'sender', 'since', 'until'];
 export const RANGES = ['1h', '24h', '7d', '30d'];
 export const DEFAULT_RANGE = '24h';
+export const VIEWS = ['chart', 'failures'];
+export const DEFAULT_VIEW = 'chart';
+// The filters the live stream applies itself: those a row keeps for life. A retry changes
+// status and error, so a row can stop matching status or q: the stream must still bring
+// that update for the row to leave the view; matches() checks those here.
+export const STREAM_KEYS = ['platform', 'channel', 'sender'];
 
 /** A time the API accepts (ISO 8601 UTC), or '' for anything unreadable. */
 function normalTime(value) {
@@ -11,7 +17,7 @@ function normalTime(value) {
   return Number.isNaN(date.getTime()) ? '' : date.toISOString().replace('.000Z', 'Z');
 }
 
-/** Parse a query string into {filters, range, id}; values the API would reject are dropped. */
+/** Parse a query string into {filters, range, view, id}; values the API would reject are dropped. */
 export function readState(search = window.location.search) {
   const params = new URLSearchParams(search);
   const filters = {};
@@ -28,9 +34,10 @@ export function readState(search = window.location.search) {
     delete filters.until;
   }
   const range = RANGES.includes(params.get('range')) ? params.get('range') : DEFAULT_RANGE;
+  const view = VIEWS.includes(params.get('view')) ? params.get('view') : DEFAULT_VIEW;
   const idText = params.get('id') || '';
   const id = /^[1-9][0-9]{0,17}$/.test(idText) ? idText : null;
-  return { filters, range, id };
+  return { filters, range, view, id };
 }
 
 export function toSearch(state) {
@@ -39,6 +46,7 @@ export function toSearch(state) {
     if (state.filters[key]) params.set(key, state.filters[key]);
   }
   if (state.range !== DEFAULT_RANGE) params.set('range', state.range);
+  if (state.view !== DEFAULT_VIEW) params.set('view', state.view);
   if (state.id) params.set('id', state.id);
   const text = params.toString();
   return text ? `?${text}` : '';
@@ -57,6 +65,10 @@ export function sameFilters(a, b) {
   return FILTER_KEYS.every((key) => (a[key] || '') === (b[key] || ''));
 }
 
+export function streamFilters(filters) {
+  return Object.fromEntries(STREAM_KEYS.filter((key) => filters[key]).map((key) => [key, filters[key]]));
+}
+
 export function hasFilters(filters) {
   return FILTER_KEYS.some((key) => filters[key]);
 }
@@ -64,14 +76,16 @@ export function hasFilters(filters) {
 /** Does a row (from the live tail) belong in the view? Mirrors the server's filters. */
 export function matches(row, filters) {
   if (filters.status && row.status !== filters.status) return false;
-  if (filters.platform && row.target_platform !== filters.platform) return false;
+  const same = (value, wanted) => (value || '').toLowerCase() === wanted.toLowerCase();
+  if (filters.platform && !same(row.target_platform, filters.platform)) return false;
   if (filters.channel && row.kook_channel_id !== filters.channel) return false;
-  if (filters.sender && row.sender_name !== filters.sender) return false;
+  if (filters.sender && !same(row.sender_name, filters.sender)) return false;
   const created = new Date(row.created_at).getTime();
   if (filters.since && created < new Date(filters.since).getTime()) return false;
   if (filters.until && created >= new Date(filters.until).getTime()) return false;
   if (filters.q) {
-    const haystack = `${row.content || ''}\n${row.sender_name || ''}`.toLowerCase();
+    const haystack = [row.content, row.sender_name, row.error_message]
+      .map((text) => text || '').join('\n').toLowerCase();
     const terms = filters.q.toLowerCase().split(/\s+/).filter(Boolean);
     if (!terms.every((term) => haystack.includes(term))) return false;
   }

@@ -12,6 +12,11 @@ function cell(name, ...children) {
   return h('td', { class: `c-${name}` }, ...children);
 }
 
+/** The shown time: clock today, date with year before; the full ISO 8601 on hover. */
+function timeOf(iso) {
+  return h('time', { datetime: iso, title: fmt.isoTime(iso) }, fmt.shortTime(iso));
+}
+
 function renderRow(row) {
   const status = fmt.statusClass(row.status);
   const content = row.content || '';
@@ -20,8 +25,7 @@ function renderRow(row) {
   return h(
     'tr',
     { class: `row row-${status}`, tabindex: '0', dataset: { id: String(row.id) } },
-    cell('time', h('time', { datetime: row.created_at, title: fmt.fullTime(row.created_at) },
-      fmt.shortTime(row.created_at))),
+    cell('time', timeOf(row.created_at)),
     cell('channel', h('span', { class: 'truncate', title: row.kook_channel_id },
       row.kook_channel_id)),
     cell('sender', h('span', { class: 'truncate', title: row.sender_name || '' },
@@ -128,6 +132,13 @@ export class LogTable {
       this.entries.delete(id);
     }
     return this.order[this.order.length - 1];
+  }
+
+  /** The zone changed: every time cell again (the rest of a line does not depend on it). */
+  redraw() {
+    for (const { row, tr } of this.entries.values()) {
+      tr.querySelector('.c-time').replaceChildren(timeOf(row.created_at));
+    }
   }
 
   remove(id) {
