@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from typing import Any
 
 import pytest
@@ -164,3 +166,51 @@ def test_overflow_reconnects_and_reloads_the_first_page(page: Page, server: Serv
     assert page.evaluate(LIST_LOADS_JS) == 2
     (later,) = server.post(message("g-2", "live-g"))
     expect(page.locator(f'#rows tr[data-id="{later}"]')).to_be_visible()
+
+
+def _change_number_of_next_post(server: Server, channel: str, row: dict[str, Any]) -> int:
+    """Post a row while listening to the stream: the change number it came under."""
+    url = f"{server.base_url}/api/messages/stream?channel={channel}"
+    with urllib.request.urlopen(url, timeout=10) as stream:
+        while stream.readline().strip() != b": connected":
+            pass
+        server.post(row)
+        while True:
+            line = stream.readline().decode().strip()
+            if line.startswith("id:"):
+                return int(line[3:])
+
+
+def test_reconnect_resumes_from_the_last_event_id_without_a_reload(
+    page: Page, server: Server
+) -> None:
+    first = message("r-1", "live-r")
+    seq = _change_number_of_next_post(server, "live-r", first)
+    (first_id,) = server.post(first)  # the same row again: its id
+    resumed_with: list[str | None] = []
+    missed: list[int] = []
+
+    def first_stream_ends_after_one_event(route: Route) -> None:
+        if resumed_with or missed:
+            if not missed:
+                # Committed while this client is between two streams, after its page
+                # load: only the replay from Last-Event-ID can bring it.
+                missed.extend(server.post(message("r-2", "live-r")))
+            resumed_with.append(route.request.headers.get("last-event-id"))
+            route.fallback()
+            return
+        resumed_with.append(None)
+        row = server.request("GET", f"/api/messages/{first_id}")
+        route.fulfill(
+            status=200,
+            headers={"Content-Type": "text/event-stream"},
+            body=f": connected\n\nid: {seq}\nevent: message\ndata: {json.dumps(row)}\n\n",
+        )
+
+    page.route("**/api/messages/stream?*", first_stream_ends_after_one_event)
+    goto(page, server.base_url, "?channel=live-r")
+    expect(page.locator(f'#rows tr[data-id="{first_id}"]')).to_be_visible()
+    expect(page.locator("#rows tr.row")).to_have_count(2)
+    assert shown_rows(page)[0]["id"] == missed[0]
+    assert resumed_with == [None, str(seq)]
+    assert page.evaluate(LIST_LOADS_JS) == 1
