@@ -1,4 +1,7 @@
-"""The dashboard as a log reader uses it: density, times, export, failures, chart, keys."""
+"""The dashboard as a log reader uses it: density, times, export, failures, chart, keys.
+
+Most run at 1280x720 and 390x844; the keyboard ones only on the wide page (phones have none).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from harness import TIMEZONE, PageErrors, Server, new_context, watch
+from dashboard_seed import seed_rows
+from harness import TIMEZONE, PageErrors, Server, new_context, start_server, stop_server, watch
 from pageutil import goto, newest_first, settle, shown_ids, shown_rows, url_query, wait_live
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
@@ -20,6 +24,14 @@ VISIBLE_ROWS_JS = """() => [...document.querySelectorAll('#rows tr.row')].filter
   const box = tr.getBoundingClientRect();
   return box.top >= 0 && box.bottom <= window.innerHeight;
 }).length"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of this module's own: its tests add failed and received rows."""
+    running = start_server(tmp_path_factory.mktemp("reader"), seed_rows())
+    yield running
+    stop_server(running)
 
 
 @pytest.fixture(scope="module", params=sorted(SIZES))
@@ -208,32 +220,32 @@ def test_back_and_forward_walk_through_range_and_view(tab: Page, server: Server)
     expect(tab.locator('#range button[data-range="7d"]')).to_have_attribute("aria-pressed", "true")
 
 
-def test_slash_focuses_the_search(tab: Page, server: Server) -> None:
-    goto(tab, server.base_url)
-    tab.locator("body").click(position={"x": 5, "y": 5})
-    tab.keyboard.press("/")
-    expect(tab.locator("input[name=q]")).to_be_focused()
-    expect(tab.locator("input[name=q]")).to_have_value("")
+def test_slash_focuses_the_search(page: Page, server: Server) -> None:
+    goto(page, server.base_url)
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("/")
+    expect(page.locator("input[name=q]")).to_be_focused()
+    expect(page.locator("input[name=q]")).to_have_value("")
 
 
-def test_j_and_k_move_between_rows(tab: Page, server: Server) -> None:
-    goto(tab, server.base_url)
-    ids = shown_ids(tab)
+def test_j_and_k_move_between_rows(page: Page, server: Server) -> None:
+    goto(page, server.base_url)
+    ids = shown_ids(page)
     focused = "() => document.activeElement.dataset.id"
     for key, index in (("j", 0), ("j", 1), ("j", 2), ("k", 1)):
-        tab.keyboard.press(key)
-        assert tab.evaluate(focused) == str(ids[index])
+        page.keyboard.press(key)
+        assert page.evaluate(focused) == str(ids[index])
 
 
-def test_enter_opens_the_focused_row(tab: Page, server: Server) -> None:
-    goto(tab, server.base_url)
-    ids = shown_ids(tab)
-    tab.keyboard.press("j")
-    tab.keyboard.press("j")
-    tab.keyboard.press("Enter")
-    expect(tab.locator("#detail")).to_be_visible()
-    expect(tab.locator("#detail-title")).to_have_text(f"Message #{ids[1]}")
-    assert url_query(tab)["id"] == [str(ids[1])]
+def test_enter_opens_the_focused_row(page: Page, server: Server) -> None:
+    goto(page, server.base_url)
+    ids = shown_ids(page)
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    page.keyboard.press("Enter")
+    expect(page.locator("#detail")).to_be_visible()
+    expect(page.locator("#detail-title")).to_have_text(f"Message #{ids[1]}")
+    assert url_query(page)["id"] == [str(ids[1])]
 
 
 def test_live_tail_keeps_the_filters_and_counts_rows_while_paused(
