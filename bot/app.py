@@ -9,6 +9,7 @@ from aiohttp import web
 from storage import AsyncDatabase
 
 from . import keys
+from .delivery import delivery_ctx
 from .live import ChangeHub
 from .metrics import Metrics
 from .middleware import request_middleware
@@ -62,4 +63,5 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(retention_ctx)
     app.on_shutdown.append(close_streams)
     setup_routes(app)
+    app.cleanup_ctx.append(delivery_ctx)  # after admin's secrets_ctx: the key is loaded
     return app

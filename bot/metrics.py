@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_left
 from collections.abc import Iterator
 
@@ -121,6 +122,49 @@ class Metrics:
             "msglog_wal_pinned_episodes", "Times the WAL was pinned, since start",
             registry=self.registry,
         )
+
+        self.deliveries = Counter(
+            "msglog_deliveries",
+            "Delivery attempts by target platform and outcome "
+            "(sent, retry_after, retryable, permanent)",
+            ["platform", "outcome"],
+            registry=self.registry,
+        )
+        self.delivery_retries = Counter(
+            "msglog_delivery_retries", "Deliveries scheduled for another try", ["platform"],
+            registry=self.registry,
+        )
+        self.deliveries_dead = Counter(
+            "msglog_deliveries_dead", "Deliveries given up (dead), since start", ["platform"],
+            registry=self.registry,
+        )
+        self.delivery_queued = Gauge(
+            "msglog_delivery_queued", "Deliveries waiting (pending or failed awaiting retry)",
+            registry=self.registry,
+        )
+        self.delivery_dead_rows = Gauge(
+            "msglog_delivery_dead_rows", "Dead rows in the database", registry=self.registry
+        )
+        self.delivery_oldest_pending = Gauge(
+            "msglog_delivery_oldest_pending_seconds",
+            "Age of the oldest delivery still waiting (0 when none)",
+            registry=self.registry,
+        )
+
+    def observe_delivery(self, platform: str, outcome: str) -> None:
+        self.deliveries.labels(platform, outcome).inc()
+
+    def observe_retry(self, platform: str) -> None:
+        self.delivery_retries.labels(platform).inc()
+
+    def observe_dead(self, platform: str) -> None:
+        self.deliveries_dead.labels(platform).inc()
+
+    def observe_queue(self, queued: int, oldest_created_ms: int | None, dead: int) -> None:
+        self.delivery_queued.set(queued)
+        self.delivery_dead_rows.set(dead)
+        age = 0.0 if oldest_created_ms is None else max(0.0, time.time() - oldest_created_ms / 1000)
+        self.delivery_oldest_pending.set(age)
 
     def bind(self, db: AsyncDatabase) -> None:
         db.add_batch_observer(self._on_batch)

@@ -44,6 +44,16 @@ class Settings(BaseSettings):
     webhook_dedupe_window_minutes: int = Field(10, ge=1)
     # A request slower than this is logged at WARNING whatever its status.
     slow_request_s: float = Field(1.0, gt=0)
+    # Forwarding: where msglog's bots send, as whom, and how hard it retries.
+    telegram_api_base: str = "https://api.telegram.org"
+    kook_api_base: str = "https://www.kookapp.cn"
+    telegram_bot_token: SecretStr | None = None
+    kook_bot_token: SecretStr | None = None
+    delivery_max_attempts: int = Field(8, ge=1)
+    delivery_backoff_base_ms: int = Field(1000, ge=1)
+    delivery_backoff_max_s: float = Field(300.0, gt=0)
+    delivery_timeout_s: float = Field(10.0, gt=0)
+    delivery_concurrency: int = Field(32, ge=1)
 
     @field_validator(
         "admin_token",
