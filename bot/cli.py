@@ -19,6 +19,7 @@ from . import eventloop, logs
 from .app import create_app
 from .cli_accounts import add_commands as add_account_commands
 from .cli_ops import add_commands as add_ops_commands
+from .cli_routes import add_commands as add_route_commands
 from .settings import Settings, describe_errors
 
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -134,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     migrate.set_defaults(func=cmd_migrate)
     add_account_commands(sub, [common])
+    add_route_commands(sub, [common])
     add_ops_commands(sub, [common])
     return parser
 

@@ -1,6 +1,6 @@
 // How numbers, times and statuses are shown.
 
-export const STATUSES = ['success', 'failed', 'pending', 'received'];
+export const STATUSES = ['success', 'failed', 'pending', 'received', 'dead'];
 
 const hourFmt = new Intl.DateTimeFormat(undefined, {
   hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
