@@ -81,7 +81,9 @@ function startTable() {
 }
 
 function pickFailure(group) {
-  const filters = { ...state.filters, status: 'failed' };
+  // A group counts failed and dead rows alike; a view already on one of them stays on it.
+  const status = state.filters.status === 'dead' ? 'dead' : 'failed';
+  const filters = { ...state.filters, status };
   const q = errorQuery(group.error_message);
   if (q) filters.q = q;
   else delete filters.q;
