@@ -96,8 +96,11 @@ def _operation(path: str, method: str, op: dict[str, Any]) -> str:
 def render(spec: dict[str, Any]) -> str:
     """The whole document; error answers all share ErrorOut, shown once under Schemas."""
     info = spec.get("info", {})
+    # Parameters a path item declares once apply to each of its operations.
     ops = [
-        (path, method, item[method])
+        (path, method, {**item[method], "parameters": [
+            *item.get("parameters", []), *item[method].get("parameters", [])
+        ]})
         for path, item in spec.get("paths", {}).items()
         for method in METHODS
         if method in item

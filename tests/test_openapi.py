@@ -9,6 +9,7 @@ import pytest
 from apihelp import error_of
 from openapi_spec_validator import validate
 
+from bot.docs_page import METHODS
 from bot.models import Status
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
@@ -100,7 +101,7 @@ async def test_every_operation_documents_the_422_for_unknown_query_parameters(
         f"{method.upper()} {path}"
         for path, item in paths.items()
         for method, operation in item.items()
-        if "422" not in operation["responses"]
+        if method in METHODS and "422" not in operation["responses"]
     ]
     assert lacking == []
 
@@ -122,7 +123,7 @@ async def test_docs_page_is_html_listing_every_operation(client: Any) -> None:
     assert resp.content_type == "text/html"
     page = await resp.text()
     for path, item in spec["paths"].items():
-        for method in item:
+        for method in (m for m in item if m in METHODS):
             heading = f'<span class="method">{method}</span> <span class="path">{path}</span>'
             assert heading in page, f"{method} {path}"
 

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import admin, dashboard, failures, feed, health, messages, openapi, stats, webhooks
+from . import (
+    admin,
+    admin_routes,
+    dashboard,
+    failures,
+    feed,
+    health,
+    messages,
+    openapi,
+    resend,
+    stats,
+    webhooks,
+)
 
 
 def setup_routes(app: web.Application) -> None:
@@ -13,7 +25,9 @@ def setup_routes(app: web.Application) -> None:
     messages.setup(app)
     stats.setup(app)
     failures.setup(app)
+    resend.setup(app)
     openapi.setup(app)
     webhooks.setup(app)
     admin.setup(app)
+    admin_routes.setup(app)
     dashboard.setup(app)

@@ -26,14 +26,30 @@ TargetPlatform = Literal["discord", "telegram", "feishu", "kook"]
 Channel = Field(min_length=1, max_length=200)
 
 
+# What check_target_url accepts, in a form JSON Schema and the docs can say (no \s: it
+# means different things in Python and ECMAScript).
+TARGET_URL_PATTERN = (
+    r"^(https://[A-Za-z0-9.-]+|http://(localhost|127\.0\.0\.1|\[::1\]))"
+    r"(:[0-9]{1,4})?([/?#][!-~]*)?$"
+)
+
+
 class RouteCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        # Webhook targets need their URL: said in the schema as the validator says it.
+        json_schema_extra={"if": {"properties": {"target_platform": {
+            "enum": ["discord", "feishu"]}}, "required": ["target_platform"]},
+            "then": {"required": ["target_url"],
+                     "properties": {"target_url": {"type": "string", "minLength": 1}}}},
+    )
 
     source_platform: Source
     source_channel: str = Channel
     target_platform: TargetPlatform
     target_channel: str = Channel
-    target_url: str | None = Field(None, max_length=2000)
+    target_url: str | None = Field(None, max_length=2000, pattern=TARGET_URL_PATTERN)
     enabled: bool = True
 
     @field_validator("target_url")
@@ -171,10 +187,11 @@ def _json(model: type[BaseModel], description: str) -> dict[str, Any]:
 
 def openapi_paths() -> dict[str, Any]:
     """This module's OpenAPI 3.1 path items (bearer admin token on each)."""
-    security: list[dict[str, list[str]]] = [{"adminToken": []}]
-    errors = {"401": {"description": "missing or wrong admin token"},
-              "404": {"description": "no such route, or admin disabled"},
-              "422": {"description": "invalid fields"}}
+    # Imported here: bot.openapi imports this module to call this function.
+    from ..openapi import _errors
+
+    security: list[dict[str, list[str]]] = [{"bearer": []}]
+    errors = _errors(401, 404, 422, 429, 503, disabled=True)
     rid = {"name": "id", "in": "path", "required": True,
            "schema": {"type": "integer", "minimum": 1}}
     return {
@@ -186,15 +203,17 @@ def openapi_paths() -> dict[str, Any]:
                      "requestBody": {"required": True, "content": {
                          "application/json": {"schema": _schema(RouteCreate)}}},
                      "responses": {"201": _json(RouteOut, "the new route"),
-                                   "409": {"description": "the same route exists"},
+                                   **_errors(400, 409, 413),
                                    **errors}},
         },
         "/api/admin/routes/{id}": {
             "parameters": [rid],
             "patch": {"summary": "Enable or disable a route", "security": security,
+                      # An empty or non-JSON body is a 400, as on every JSON route.
                       "requestBody": {"required": True, "content": {
                           "application/json": {"schema": _schema(RoutePatch)}}},
-                      "responses": {"200": _json(RouteOut, "the route"), **errors}},
+                      "responses": {"200": _json(RouteOut, "the route"),
+                                    **_errors(400, 413), **errors}},
             "delete": {"summary": "Remove a route (its queued deliveries end as dead)",
                        "security": security,
                        "responses": {"204": {"description": "removed"}, **errors}},

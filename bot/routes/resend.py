@@ -43,6 +43,9 @@ def setup(app: web.Application) -> None:
 
 def openapi_paths() -> dict[str, Any]:
     """This module's OpenAPI 3.1 path item."""
+    # Imported here: bot.openapi imports this module to call this function.
+    from ..openapi import _errors
+
     return {
         "/api/messages/{id}/resend": {
             "post": {
@@ -53,8 +56,7 @@ def openapi_paths() -> dict[str, Any]:
                     "200": {"description": "the row, now pending",
                             "content": {"application/json": {
                                 "schema": {"$ref": "#/components/schemas/MessageOut"}}}},
-                    "404": {"description": "no such message"},
-                    "409": {"description": "not a delivery along a route, or not failed/dead"},
+                    **_errors(401, 404, 409, 422, 503),
                 },
             }
         }
