@@ -16,7 +16,7 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import legacy_time
+from . import forward_routes, legacy_routes, legacy_time
 from .legacy_map import LOG_COLUMNS, account_values, log_values
 from .secretbox import SecretBox
 from .source_file import SourceFile, SourceFileError
@@ -52,6 +52,9 @@ class ImportReport:
     accounts_with_legacy_secrets: int = 0
     # How the source was read without writing next to it (see source_file.SourceFile).
     source_read: str = ""
+    # Its channel_mappings as forward routes (URLs sealed with the database's key).
+    routes_imported: int = 0
+    routes_skipped: int = 0
 
 
 class _Source:
@@ -133,6 +136,7 @@ async def import_file(
             await _import_logs(db, source, report, advance)
         if source.accounts:
             await _import_accounts(db, source, report, advance)
+        await _import_routes(db, source, report)
         if not source.file.unchanged():
             raise ImportSourceError(
                 f"{path} changed during the import: a program is still writing it; stop it "
@@ -182,3 +186,19 @@ async def _import_accounts(
                     report.accounts_with_legacy_secrets += 1
         report.accounts_skipped += len(rows) - sum(1 for r in results if r.rowcount)
         advance(len(rows))
+
+
+async def _import_routes(db: AsyncDatabase, source: _Source, report: ImportReport) -> None:
+    select = await asyncio.to_thread(legacy_routes.mapping_select, source.conn)
+    if select is None:
+        return
+    rows = await asyncio.to_thread(lambda: source.conn.execute(select).fetchall())
+    for channel, platform, target, url, enabled in rows:
+        try:
+            await forward_routes.add(
+                db, forward_routes.NewRoute("kook", channel, platform, target, url, bool(enabled))
+            )
+        except forward_routes.DuplicateRoute:
+            report.routes_skipped += 1
+        else:
+            report.routes_imported += 1

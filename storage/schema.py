@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import tzinfo
 
-from . import legacy_map, legacy_time
+from . import legacy_map, legacy_routes, legacy_time
 from .errors import MigrationError
 from .legacy_map import NOW_MS
 
@@ -465,6 +465,8 @@ def _migrate_v7(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE message_logs ADD COLUMN {name} {kind}")
     for ddl in DELIVERY_INDEXES + FORWARD_TRIGGERS:
         conn.execute(ddl)
+    # The older runtime's forwarding set-up, kept beside its other tables, becomes routes.
+    legacy_routes.migrate(conn)
 
 
 META = "CREATE TABLE IF NOT EXISTS msglog_meta (key TEXT PRIMARY KEY, value TEXT)"

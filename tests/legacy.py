@@ -171,3 +171,28 @@ def set_runtime_secrets(
             (runtime_seal(key, password), runtime_seal(key, cookie), account_id),
         )
     conn.close()
+
+
+def add_forwarding_setup(path: Path) -> None:
+    """The older runtime's forwarding tables as the issue describes them: mappings from
+    KOOK channels to targets, each naming a bot config (webhook URL or bot token)."""
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        DROP TABLE IF EXISTS channel_mappings;
+        DROP TABLE IF EXISTS bot_configs;
+        CREATE TABLE bot_configs (id INTEGER PRIMARY KEY, platform TEXT, config TEXT);
+        CREATE TABLE channel_mappings (id INTEGER PRIMARY KEY, kook_channel_id TEXT,
+            target_platform TEXT, target_bot_id INTEGER, target_channel_id TEXT,
+            enabled INTEGER DEFAULT 1);
+        INSERT INTO bot_configs VALUES
+            (1, 'discord', '{"webhook_url": "https://discord.example/api/webhooks/9/legacy-hook"}'),
+            (2, 'telegram', '{"token": "777:legacy-telegram-token"}');
+        INSERT INTO channel_mappings VALUES
+            (1, 'chan-1', 'discord', 1, 'general', 1),
+            (2, 'chan-1', 'Telegram', 2, '-1001', 1),
+            (3, 'chan-2', 'discord', 1, 'quiet', 0);
+        """
+    )
+    conn.commit()
+    conn.close()
