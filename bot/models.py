@@ -139,16 +139,23 @@ class MessageOut(BaseModel):
     updated_at: str
 
 
+# SQLite ends a string at NUL inside LIKE and full-text patterns: "a\x00" would match
+# everything, "ab\x00cd" would be a syntax error. A filter with one is refused.
+NO_NUL = r"^[^\x00]*$"
+FilterText = Annotated[str, StringConstraints(max_length=256, pattern=NO_NUL)]
+FilterText64 = Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL)]
+
+
 class RowFilters(BaseModel):
     """What a row must match: shared by listing, export, stats and the live tail."""
 
     model_config = ConfigDict(extra="forbid")
 
     status: Status | None = None
-    platform: Annotated[str, StringConstraints(max_length=64)] | None = None
-    channel: Name | None = None
-    sender: Name | None = None
-    q: Annotated[str, StringConstraints(max_length=256)] | None = None
+    platform: FilterText64 | None = None
+    channel: FilterText | None = None
+    sender: FilterText | None = None
+    q: FilterText | None = None
 
 
 class Filters(RowFilters):

@@ -111,3 +111,11 @@ async def test_version_5_database_gets_lowercase_platforms_and_searchable_errors
         stats = await log_stats.summary(db, LogFilter(), now - 86_400_000, now, 3_600_000)
     assert [(r["kook_message_id"], r["target_platform"]) for r in rows] == [("old-1", "telegram")]
     assert stats["by_platform"] == {"telegram": 1}
+
+
+async def test_a_filter_with_a_nul_character_is_a_422_naming_it(client: Any) -> None:
+    await seed(client)
+    for field in ("q", "sender", "platform", "channel"):
+        resp = await client.get("/api/messages", params={field: "ab\x00cd"})
+        assert resp.status == 422, field
+        assert (await resp.json())["error"]["details"][0]["field"] == field
