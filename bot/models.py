@@ -140,10 +140,10 @@ class MessageOut(BaseModel):
 
 
 # SQLite ends a string at NUL inside LIKE and full-text patterns: "a\x00" would match
-# everything, "ab\x00cd" would be a syntax error. A filter with one is refused.
+# everything, "ab\x00cd" would be a syntax error. A search with one is refused (the
+# equality filters bind it whole and simply match nothing).
 NO_NUL = r"^[^\x00]*$"
-FilterText = Annotated[str, StringConstraints(max_length=256, pattern=NO_NUL)]
-FilterText64 = Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL)]
+SearchText = Annotated[str, StringConstraints(max_length=256, pattern=NO_NUL)]
 
 
 class RowFilters(BaseModel):
@@ -152,10 +152,10 @@ class RowFilters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Status | None = None
-    platform: FilterText64 | None = None
-    channel: FilterText | None = None
-    sender: FilterText | None = None
-    q: FilterText | None = None
+    platform: Annotated[str, StringConstraints(max_length=64)] | None = None
+    channel: Name | None = None
+    sender: Name | None = None
+    q: SearchText | None = None
 
 
 class Filters(RowFilters):

@@ -73,6 +73,8 @@ function applyState(next, { history = 'push', force = false } = {}) {
 
 function startTable() {
   listController?.abort();
+  // Forgotten, not just aborted: its finally must not clear the loading mark of this load.
+  listController = null;
   loaded = false;
   early = [];
   tableWrap.classList.add('is-loading');
