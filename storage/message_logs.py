@@ -235,14 +235,6 @@ async def by_ids(db: AsyncDatabase, ids: list[int]) -> list[dict[str, Any]]:
     return rows
 
 
-async def after_id(db: AsyncDatabase, last_id: int, limit: int) -> list[dict[str, Any]]:
-    """Rows written after `last_id`, oldest first."""
-    return await _fetch(
-        db, f"SELECT {COLUMNS} FROM message_logs WHERE id > ? ORDER BY id LIMIT ?",
-        [last_id, limit],
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class ChangeLog:
     """The change numbers still held: `oldest` is None while nothing has changed."""

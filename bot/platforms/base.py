@@ -22,6 +22,10 @@ class Message:
     target_channel: str
     target_url: str | None
 
+    def signed(self) -> str:
+        """The text with its sender in front, for targets that show msglog's bot as author."""
+        return f"{self.sender}: {self.text}" if self.sender else self.text
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:

@@ -18,7 +18,7 @@ class Feishu:
     async def send(self, session: aiohttp.ClientSession, message: Message) -> Outcome:
         if not message.target_url:
             return Outcome("permanent", "the route has no Feishu webhook URL")
-        text = f"{message.sender}: {message.text}" if message.sender else message.text
+        text = message.signed()
         answer = await post_json(
             session, message.target_url, {"msg_type": "text", "content": {"text": text}}
         )

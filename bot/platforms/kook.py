@@ -21,7 +21,7 @@ class Kook:
     async def send(self, session: aiohttp.ClientSession, message: Message) -> Outcome:
         if self.token is None or not self.token.get_secret_value():
             return Outcome("permanent", "MSGLOG_KOOK_BOT_TOKEN is not set")
-        text = f"{message.sender}: {message.text}" if message.sender else message.text
+        text = message.signed()
         answer = await post_json(
             session,
             f"{self.api_base}/api/v3/message/create",

@@ -22,7 +22,7 @@ class Telegram:
         if self.token is None or not self.token.get_secret_value():
             return Outcome("permanent", "MSGLOG_TELEGRAM_BOT_TOKEN is not set")
         url = f"{self.api_base}/bot{self.token.get_secret_value()}/sendMessage"
-        text = f"{message.sender}: {message.text}" if message.sender else message.text
+        text = message.signed()
         answer = await post_json(
             session, url, {"chat_id": message.target_channel, "text": text}
         )

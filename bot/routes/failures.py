@@ -9,13 +9,13 @@ from aiohttp import web
 from pydantic import Field
 
 from storage import failures
-from storage.timeutil import ms_to_iso, now_ms
+from storage.timeutil import ms_to_iso
 
 from .. import keys
 from ..models import Filters
 from ..validation import parse_query
 from .messages import log_filter
-from .stats import RANGES
+from .stats import RANGES, window
 
 routes = web.RouteTableDef()
 MAX_GROUPS = 100
@@ -34,16 +34,8 @@ class FailuresQuery(Filters):
 @routes.get("/api/failures")
 async def index(request: web.Request) -> web.Response:
     query = parse_query(FailuresQuery, request)
-    span, _ = RANGES[query.range]
     filt = log_filter(query)
-    # The range is the window ending now; since and until narrow it, as in /api/stats.
-    until = now = now_ms()
-    since = now - span
-    if filt.since_ms is not None:
-        since = max(since, filt.since_ms)
-    if filt.until_ms is not None:
-        until = min(until, filt.until_ms)
-    until = max(until, since)
+    since, until = window(query.range, filt)  # as in /api/stats
     body = await failures.groups(
         request.app[keys.DB],
         replace(filt, since_ms=since, until_ms=until),

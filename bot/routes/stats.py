@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from storage import log_stats
+from storage import log_stats, message_logs
 from storage.timeutil import now_ms
 
 from .. import keys
@@ -27,19 +27,24 @@ RANGES = {
 }
 
 
-@routes.get("/api/stats")
-async def stats(request: web.Request) -> web.Response:
-    query = parse_query(StatsQuery, request)
-    span, bucket = RANGES[query.range]
-    filt = log_filter(query)
-    # The range is the window ending now; since and until narrow it like any filter.
+def window(range_name: str, filt: message_logs.LogFilter) -> tuple[int, int]:
+    """The range's window ending now, narrowed by the filter's since and until."""
+    span, _ = RANGES[range_name]
     until = now = now_ms()
     since = now - span
     if filt.since_ms is not None:
         since = max(since, filt.since_ms)
     if filt.until_ms is not None:
         until = min(until, filt.until_ms)
-    until = max(until, since)
+    return since, max(until, since)
+
+
+@routes.get("/api/stats")
+async def stats(request: web.Request) -> web.Response:
+    query = parse_query(StatsQuery, request)
+    _, bucket = RANGES[query.range]
+    filt = log_filter(query)
+    since, until = window(query.range, filt)
     exact = filt.since_ms is not None or filt.until_ms is not None
     body = await log_stats.summary(
         request.app[keys.DB], replace(filt, since_ms=None, until_ms=None), since, until,
