@@ -1,10 +1,12 @@
-"""The full-text index's tail: rows written but not indexed yet, indexed in chunks.
+"""The tail: rows written but not yet in the full-text index and the statistics rollups.
 
 FTS5 pays per transaction (a new segment, merges of older ones), so indexing each
 100-row batch as it commits cost more than the rows themselves. The writer indexes the
 tail in one transaction of its own once it holds `chunk_rows` rows or its oldest row has
 waited `max_lag` seconds, between batches, after their callers have been answered.
-Searches read the tail directly, so nothing written is ever missing from a result.
+Searches and statistics read the tail directly, so nothing written is ever missing from
+a result. The same transaction folds the tail into the rollups (storage/stats_rollup.py)
+and trims the change log the live tail follows.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sqlite3
 import time
 from typing import Any
 
-from . import schema
+from . import schema, stats_rollup
 from .batch import begin_immediate, rollback
 
 # A catch-up is one transaction, and FTS5 merges segments inside it: with 1000 rows,
@@ -65,18 +67,23 @@ class FtsTail:
 
     def find(self, conn: sqlite3.Connection) -> None:
         """At start: a tail left by a crash (or a plain INSERT elsewhere) is due at once."""
-        rows = int(conn.execute(schema.FTS_TAIL_ROWS).fetchone()[0])
+        rows = max(
+            int(conn.execute(schema.FTS_TAIL_ROWS).fetchone()[0]),
+            int(conn.execute(stats_rollup.TAIL_ROWS).fetchone()[0]),
+        )
         if rows:
             self.pending = rows
             self._oldest = time.monotonic() - self.max_lag
 
     def catch_up(self, conn: sqlite3.Connection) -> None:
-        """Index the whole tail in one transaction; a failure leaves it for the next try."""
+        """Index and fold the whole tail in one transaction; a failure leaves it for the next
+        try."""
         started = time.perf_counter()
         try:
             begin_immediate(conn)
             indexed = conn.execute(schema.FTS_CATCH_UP[0]).rowcount
-            conn.execute(schema.FTS_CATCH_UP[1])
+            for sql in (*schema.FTS_CATCH_UP[1:], *stats_rollup.FOLD):
+                conn.execute(sql)
             conn.commit()
         except sqlite3.Error as exc:
             rollback(conn)

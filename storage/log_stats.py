@@ -1,4 +1,4 @@
-"""Dashboard statistics: from trigger-maintained rollups, or counted from the rows."""
+"""Dashboard statistics: from the rollups and their tail, or counted from the rows."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from . import dialect, schema
+from . import dialect
 from .message_logs import LogFilter
+from .stats_rollup import COUNT_BUCKET_MS, FOLDED_TO, LATENCY_ROUNDED, LATENCY_TABLES
 from .timeutil import ms_to_iso
 
 if TYPE_CHECKING:
@@ -52,11 +53,11 @@ async def summary(
     rollup = (
         not exact
         and until_ms - since_ms > ROLLUP_MIN_SPAN_MS
-        and bucket_ms % schema.COUNT_BUCKET_MS == 0
+        and bucket_ms % COUNT_BUCKET_MS == 0
         and not (filt.channel or filt.sender or filt.q)
     )
     if rollup:
-        since_ms -= since_ms % schema.COUNT_BUCKET_MS
+        since_ms -= since_ms % COUNT_BUCKET_MS
         raw = await db.run_read(_from_rollups(filt, since_ms, until_ms, bucket_ms))
     else:
         raw = await db.run_read(_from_rows(filt, since_ms, until_ms, bucket_ms))
@@ -78,35 +79,47 @@ def _snapshot(conn: sqlite3.Connection, queries: list[tuple[str, list[Any]]]) ->
 def _from_rollups(
     filt: LogFilter, since_ms: int, until_ms: int, bucket_ms: int
 ) -> Callable[[sqlite3.Connection], Raw]:
-    extra = ""
+    # The same filters on the rollups and on the tail not folded into them yet.
+    extra = tail_extra = ""
     params: list[Any] = []
     if filt.status is not None:
         extra += " AND status = ?"
+        tail_extra += " AND status = ?"
         params.append(filt.status)
     if filt.platform is not None:
         extra += " AND platform = ? COLLATE NOCASE"
+        tail_extra += " AND target_platform = ? COLLATE NOCASE"
         params.append(filt.platform)
-    table, span = list(schema.LATENCY_TABLES.items())[
+    table, span = list(LATENCY_TABLES.items())[
         0 if until_ms - since_ms <= HOURLY_LATENCY_MAX_SPAN_MS else 1
     ]
     latency_since = since_ms - since_ms % span
+    tail = f"FROM message_logs WHERE id > {FOLDED_TO} AND created_at >= ?"
     counts = (
-        f"SELECT bucket - bucket % {int(bucket_ms)} AS t, status, platform, sum(n) "
-        f"FROM stats_counts WHERE bucket >= ? AND bucket < ?{extra} "
-        "GROUP BY t, status, platform HAVING sum(n) != 0"
+        f"SELECT bucket - bucket % {int(bucket_ms)} AS t, status, platform, sum(n) FROM ("
+        f"SELECT bucket, status, platform, n FROM stats_counts "
+        f"WHERE bucket >= ? AND bucket < ?{extra} UNION ALL "
+        f"SELECT created_at - created_at % {COUNT_BUCKET_MS}, status, target_platform, 1 "
+        f"{tail} AND created_at - created_at % {COUNT_BUCKET_MS} < ?{tail_extra}"
+        ") GROUP BY t, status, platform HAVING sum(n) != 0"
     )
+    rounded = LATENCY_ROUNDED.format(l="latency_ms")
     latencies = (
-        f"SELECT latency, sum(n) FROM {table} "
-        f"WHERE bucket >= ? AND bucket < ?{extra} GROUP BY latency HAVING sum(n) > 0 "
-        "ORDER BY latency"
+        f"SELECT latency, sum(n) FROM (SELECT latency, n FROM {table} "
+        f"WHERE bucket >= ? AND bucket < ?{extra} UNION ALL SELECT {rounded}, 1 {tail} "
+        f"AND created_at - created_at % {span} < ? AND latency_ms IS NOT NULL{tail_extra}) "
+        "GROUP BY latency HAVING sum(n) > 0 ORDER BY latency"
     )
 
     def run(conn: sqlite3.Connection) -> Raw:
         rows, lat = _snapshot(
             conn,
             [
-                (counts, [since_ms, until_ms, *params]),
-                (latencies, [latency_since, until_ms, *params]),
+                (counts, [since_ms, until_ms, *params, since_ms, until_ms, *params]),
+                (
+                    latencies,
+                    [latency_since, until_ms, *params, latency_since, until_ms, *params],
+                ),
             ],
         )
         return {"rows": rows, "latencies": lat}

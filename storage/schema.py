@@ -8,6 +8,7 @@ from datetime import tzinfo
 from . import legacy_map, legacy_routes, legacy_time
 from .errors import MigrationError
 from .legacy_map import NOW_MS
+from .stats_rollup import COUNT_BUCKET_MS, LATENCY_ROUNDED, LATENCY_TABLES, STATS, migrate_v8
 
 # Unix epoch milliseconds, computable in SQLite 3.35+ without unixepoch('subsec').
 
@@ -87,83 +88,7 @@ WEBHOOK_EVENTS = [
     "CREATE INDEX ix_webhook_events_created ON webhook_events(created_at)",
 ]
 
-# Statistics at any table size: counts per hour, latency histograms per hour (ranges up
-# to a week) and per day (longer ranges), kept exact by triggers on every insert, update
-# and delete (retention included). An hour or less is counted from the rows themselves.
-COUNT_BUCKET_MS = 3_600_000
-LATENCY_TABLES = {"stats_latency_hourly": 3_600_000, "stats_latency_daily": 86_400_000}
-
-
-def _latency_bounds() -> list[int]:
-    """Histogram bucket floors: exact below 10 ms, then steps of 10 % up to 10 minutes."""
-    bounds = list(range(10))
-    value = 10.0
-    while value < 600_000:
-        if round(value) > bounds[-1]:
-            bounds.append(round(value))
-        value *= 1.1
-    return bounds
-
-
-def _bucket_floor(bounds: list[int], column: str) -> str:
-    """A binary search written as nested CASE: ~7 comparisons per row, not ~120."""
-    if len(bounds) == 1:
-        return str(bounds[0])
-    mid = len(bounds) // 2
-    return (
-        f"CASE WHEN {column} < {bounds[mid]} THEN {_bucket_floor(bounds[:mid], column)} "
-        f"ELSE {_bucket_floor(bounds[mid:], column)} END"
-    )
-
-
-LATENCY_BOUNDS = _latency_bounds()
-# A bucket's floor: a percentile read from the histogram is at most 10 % low.
-LATENCY_ROUNDED = _bucket_floor(LATENCY_BOUNDS, "{l}")
-
-
-def _count_delta(row: str, delta: int) -> str:
-    return (
-        "INSERT INTO stats_counts (bucket, status, platform, n) VALUES ("
-        f"{row}.created_at - {row}.created_at % {COUNT_BUCKET_MS}, {row}.status, "
-        f"{row}.target_platform, {delta}) "
-        f"ON CONFLICT (bucket, status, platform) DO UPDATE SET n = n + {delta};"
-    )
-
-
-def _latency_delta(row: str, delta: int) -> str:
-    rounded = LATENCY_ROUNDED.format(l=f"{row}.latency_ms")
-    return " ".join(
-        f"INSERT INTO {table} (bucket, status, platform, latency, n) SELECT "
-        f"{row}.created_at - {row}.created_at % {span}, {row}.status, "
-        f"{row}.target_platform, {rounded}, {delta} WHERE {row}.latency_ms IS NOT NULL "
-        f"ON CONFLICT (bucket, status, platform, latency) DO UPDATE SET n = n + {delta};"
-        for table, span in LATENCY_TABLES.items()
-    )
-
-
-STATS = [
-    "CREATE TABLE stats_counts (bucket INTEGER NOT NULL, status TEXT NOT NULL, "
-    "platform TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (bucket, status, platform)) "
-    "WITHOUT ROWID",
-    *(
-        f"CREATE TABLE {table} (bucket INTEGER NOT NULL, status TEXT NOT NULL, "
-        "platform TEXT NOT NULL, latency INTEGER NOT NULL, n INTEGER NOT NULL, "
-        "PRIMARY KEY (bucket, status, platform, latency)) WITHOUT ROWID"
-        for table in LATENCY_TABLES
-    ),
-    "CREATE TRIGGER stats_ai AFTER INSERT ON message_logs BEGIN "
-    f"{_count_delta('new', 1)} {_latency_delta('new', 1)} END",
-    "CREATE TRIGGER stats_ad AFTER DELETE ON message_logs BEGIN "
-    f"{_count_delta('old', -1)} {_latency_delta('old', -1)} END",
-    "CREATE TRIGGER stats_au AFTER UPDATE OF status, target_platform, latency_ms, created_at "
-    "ON message_logs WHEN old.status IS NOT new.status "
-    "OR old.target_platform IS NOT new.target_platform "
-    "OR old.latency_ms IS NOT new.latency_ms OR old.created_at IS NOT new.created_at BEGIN "
-    f"{_count_delta('old', -1)} {_latency_delta('old', -1)} "
-    f"{_count_delta('new', 1)} {_latency_delta('new', 1)} END",
-]
-
-LATEST_VERSION = 7
+LATEST_VERSION = 8
 
 # Version 4: the full-text index is filled in chunks by the writer, not row by row.
 # Every transaction that touches FTS5 writes a new segment and merges older ones, which
@@ -342,6 +267,8 @@ def migrate(conn: sqlite3.Connection, legacy_zone: tzinfo | None = None) -> int:
             _migrate_v6(conn)
         if version < 7:
             _migrate_v7(conn)
+        if version < 8:
+            migrate_v8(conn)
         conn.execute(f"PRAGMA user_version = {LATEST_VERSION}")
         conn.execute("COMMIT")
     except BaseException:

@@ -6,7 +6,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from storage import AsyncDatabase, LogFilter, message_logs
+from storage import AsyncDatabase, LogFilter, message_logs, schema
 from tests.storehelp import log
 
 
@@ -131,3 +131,15 @@ async def test_a_tail_left_behind_is_indexed_at_start(db_path: Path) -> None:
             await asyncio.sleep(0.05)
         assert await index_hits(db, "left behind") == 1
         await index_is_intact(db)
+
+
+async def test_catch_up_trims_the_change_log_to_its_bound(db: AsyncDatabase) -> None:
+    await db.execute_write(
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < ?) "
+        "INSERT INTO log_changes (log_id) SELECT 0 FROM n",
+        (schema.CHANGES_KEPT + 500,),
+    )
+    await db.add_message_log_async("m", "c", "text", "text", "a", "discord", "t", "success")
+    await db.flush_search_index()
+    row = await db.execute_one("SELECT count(*) AS n, max(seq) AS top FROM log_changes")
+    assert row == {"n": schema.CHANGES_KEPT, "top": schema.CHANGES_KEPT + 501}

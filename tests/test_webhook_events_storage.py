@@ -62,8 +62,9 @@ async def test_older_runtime_database_migrates_from_0_to_latest(db_path: Path) -
 async def test_version_1_database_migrates_to_latest_keeping_its_rows(db_path: Path) -> None:
     async with AsyncDatabase(db_path) as db:
         await db.add_message_log_async("m-1", "c", "kept", "text", "a", "tg", "t", "success")
-    # Version 1 is the latest schema without the tables versions 2 to 6 added.
+    # Version 1 is the latest schema without the tables versions 2 to 8 added.
     conn = sqlite3.connect(db_path)
+    conn.execute("DROP TABLE stats_progress")
     for trigger in ("log_changes_ai", "log_changes_au"):
         conn.execute(f"DROP TRIGGER {trigger}")
     conn.execute("DROP TABLE log_changes")
