@@ -100,6 +100,16 @@ class MessageIn(BaseModel):
     status: Status
     error_message: Annotated[str, _text(8192)] | None = None
     latency_ms: Millis | None = None
+    source_platform: Annotated[
+        Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
+        | None,
+        Field(description=(
+            "where the message came from (`kook`, `telegram`); routes match on it. Left "
+            "out on a `received` row it is derived as the queueing trigger does: "
+            "`telegram` when kook_message_id starts with `tg:`, else `kook`; left out on "
+            "any other row it stays null (a row logged again keeps the one it had)"
+        )),
+    ] = None
 
 
 class MessagePatch(BaseModel):
@@ -186,17 +196,6 @@ class StatsQuery(Filters):
 
 class StreamQuery(RowFilters):
     after_id: Annotated[int, Field(ge=0, le=MAX_INT64)] | None = None
-
-
-class KookQuery(BaseModel):
-    """POST /webhooks/kook: the callback URL's own parameters, as set in KOOK's console."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    compress: Annotated[
-        Literal["0", "1"],
-        Field(description="0: KOOK sends plain JSON (compress=0 in the callback URL)"),
-    ] = "1"
 
 
 class IdsOut(BaseModel):

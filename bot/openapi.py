@@ -8,13 +8,11 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from .admin_models import AccountCreate, AccountOut, AccountPage, AccountPatch, AccountQuery
-from .kook import MESSAGE_TYPES, SYSTEM_TYPE
 from .models import (
     MAX_INT64,
     ErrorOut,
     ExportQuery,
     IdsOut,
-    KookQuery,
     ListQuery,
     MessageIn,
     MessageOut,
@@ -24,9 +22,12 @@ from .models import (
     StatsQuery,
     StreamQuery,
 )
-from .telegram import SECRET_HEADER, TelegramUpdate
+from .platforms import receivers
+from .settings import Settings
 
 REF = "#/components/schemas/{model}"
+# What a platform's webhook looks like does not depend on settings: defaults, no env read.
+_NO_SETTINGS = Settings.model_construct()
 VERSION = "0.1.0"
 
 
@@ -152,9 +153,7 @@ def build() -> dict[str, Any]:
     # Here, not at the top: the route modules import this one for its helpers.
     from .routes import admin_routes, failures, resend
 
-    inputs: list[type[BaseModel]] = [
-        MessageIn, MessagePatch, AccountCreate, AccountPatch, TelegramUpdate
-    ]
+    inputs: list[type[BaseModel]] = [MessageIn, MessagePatch, AccountCreate, AccountPatch]
     outputs: list[type[BaseModel]] = [
         MessageOut, PageOut, IdsOut, StatsOut, ErrorOut, AccountOut, AccountPage
     ]
@@ -163,7 +162,8 @@ def build() -> dict[str, Any]:
         ref_template=REF,
     )
     schemas: dict[str, Any] = defs.get("$defs", {})
-    schemas["KookEvent"] = KOOK_EVENT
+    for receiver in receivers(_NO_SETTINGS).values():
+        schemas.update(receiver.schemas())
     _drop_null_defaults(schemas)
     body_in = {
         "required": True,
@@ -354,115 +354,11 @@ def _admin_paths() -> dict[str, Any]:
     }
 
 
-_KOOK_MESSAGE_TYPES = sorted(MESSAGE_TYPES)
-_TEXT_OR_NULL = {"type": ["string", "null"]}
-KOOK_EVENT: dict[str, Any] = {
-    "title": "KookEvent",
-    "description": (
-        "A KOOK webhook event as KOOK sends it (after inflating; the plain form when "
-        "MSGLOG_KOOK_ENCRYPT_KEY is unset). `s` 0 is an event, other signals are "
-        f"acknowledged and ignored. `d.type` {', '.join(map(str, _KOOK_MESSAGE_TYPES))} is a "
-        f"message and is stored; {SYSTEM_TYPE} is a system event (or, with channel_type "
-        "WEBHOOK_CHALLENGE, the URL challenge); other types are acknowledged."
-    ),
-    "type": "object",
-    "required": ["s", "d"],
-    "properties": {
-        "s": {"type": "integer", "description": "signal; 0 for an event"},
-        "sn": {"type": ["integer", "string", "null"], "description": "event serial number"},
-        "d": {
-            "type": "object",
-            "required": ["type", "verify_token"],
-            "properties": {
-                "type": {"type": "integer"},
-                "verify_token": {"type": "string", "description": "the bot's Verify Token"},
-                "channel_type": _TEXT_OR_NULL,
-                "target_id": {"type": "string", "description": "the channel"},
-                "author_id": {"type": "string"},
-                "msg_id": {"type": ["string", "integer", "null"]},
-                "content": {"type": "string"},
-                "msg_timestamp": {"type": "integer"},
-                "nonce": {"type": "string"},
-                "challenge": {"type": "string"},
-                "extra": {
-                    "type": ["object", "null"],
-                    "properties": {
-                        "author": {
-                            "type": ["object", "null"],
-                            "properties": {
-                                "username": _TEXT_OR_NULL,
-                                "nickname": _TEXT_OR_NULL,
-                            },
-                        }
-                    },
-                },
-            },
-            "allOf": [
-                {
-                    "if": {
-                        "required": ["type"],
-                        "properties": {"type": {"enum": _KOOK_MESSAGE_TYPES}},
-                    },
-                    "then": {
-                        "required": ["target_id", "msg_id"],
-                        "properties": {"msg_id": {"type": "string"}},
-                    },
-                },
-                {
-                    "if": {
-                        "required": ["type", "channel_type"],
-                        "properties": {
-                            "type": {"const": SYSTEM_TYPE},
-                            "channel_type": {"const": "WEBHOOK_CHALLENGE"},
-                        },
-                    },
-                    "then": {"required": ["challenge"]},
-                },
-            ],
-        },
-    },
-}
-
-
 def _webhook_paths() -> dict[str, Any]:
-    ack = _json(ACK, "acknowledged, after the message is committed")
-    challenge = {
-        "type": "object",
-        "required": ["challenge"],
-        "properties": {"challenge": {"type": "string"}},
-    }
-    secret_header = {
-        "name": SECRET_HEADER,
-        "in": "header",
-        "required": True,
-        "description": "the secret_token given to setWebhook (MSGLOG_TELEGRAM_SECRET_TOKEN)",
-        "schema": {"type": "string"},
-    }
+    """Each receiving platform describes its own webhook (bot.platforms)."""
     return {
-        "/webhooks/kook": {"post": {
-            "summary": "KOOK webhook: zlib-compressed unless ?compress=0 (plain JSON accepted)",
-            "parameters": _query(KookQuery),
-            "requestBody": {"required": True, "content": {
-                "application/json": {"schema": _ref("KookEvent")}}},
-            "responses": {
-                "200": _json(
-                    {"anyOf": [ACK, challenge]},
-                    "acknowledged after the message is committed, or the challenge answered",
-                ),
-                **_errors(400, 401, 413, 422, 503),
-                **_errors(404, disabled=True),
-            },
-        }},
-        "/webhooks/telegram": {"post": {
-            "summary": "Telegram webhook: one Update per delivery",
-            "parameters": [secret_header],
-            "requestBody": _body(TelegramUpdate),
-            "responses": {
-                "200": ack,
-                **_errors(400, 401, 413, 422, 503),
-                **_errors(404, disabled=True),
-            },
-        }},
+        f"/webhooks/{name}": receiver.openapi()
+        for name, receiver in receivers(_NO_SETTINGS).items()
     }
 
 

@@ -23,32 +23,56 @@ COLUMNS = ", ".join(COLUMN_NAMES)
 TIME_COLUMNS = {"created_at", "updated_at"}
 STATUSES = ("pending", "success", "failed", "received", "dead")
 
+_HEAD = (
+    "INSERT INTO message_logs (kook_message_id, target_platform, target_channel, "
+    "kook_channel_id, content, message_type, sender_name, status, error_message, "
+    "latency_ms, created_at, updated_at{extra}) VALUES "
+)
+_CONFLICT = (
+    "ON CONFLICT (kook_message_id, target_platform, target_channel) DO UPDATE SET "
+    "kook_channel_id = excluded.kook_channel_id, "
+    "content = coalesce(excluded.content, message_logs.content), "
+    "message_type = coalesce(excluded.message_type, message_logs.message_type), "
+    "sender_name = coalesce(excluded.sender_name, message_logs.sender_name), "
+    "status = excluded.status, error_message = excluded.error_message, "
+    "latency_ms = excluded.latency_ms, attempts = message_logs.attempts + 1, "
+    "updated_at = excluded.updated_at"
+)
+_KEY = ("kook_message_id", "target_platform", "target_channel")
 # Key columns first: the writer finds each caller's row id by them after a merged insert.
+# The twelve columns of the older runtime's call (bench/common.py builds plain inserts
+# from this row).
 UPSERT = BulkUpsert(
-    head=(
-        "INSERT INTO message_logs (kook_message_id, target_platform, target_channel, "
-        "kook_channel_id, content, message_type, sender_name, status, error_message, "
-        "latency_ms, created_at, updated_at) VALUES "
-    ),
+    head=_HEAD.format(extra=""),
     row="(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    conflict=(
-        "ON CONFLICT (kook_message_id, target_platform, target_channel) DO UPDATE SET "
-        "kook_channel_id = excluded.kook_channel_id, "
-        "content = coalesce(excluded.content, message_logs.content), "
-        "message_type = coalesce(excluded.message_type, message_logs.message_type), "
-        "sender_name = coalesce(excluded.sender_name, message_logs.sender_name), "
-        "status = excluded.status, error_message = excluded.error_message, "
-        "latency_ms = excluded.latency_ms, attempts = message_logs.attempts + 1, "
-        "updated_at = excluded.updated_at"
-    ),
+    conflict=_CONFLICT,
     table="message_logs",
-    key_columns=("kook_message_id", "target_platform", "target_channel"),
+    key_columns=_KEY,
     spawns=(7, "received"),  # a received row queues its deliveries (schema.FORWARD_TRIGGERS)
+)
+# What log() writes: the same and the source platform (a row logged again keeps its own
+# when none is given).
+LOG_UPSERT = BulkUpsert(
+    head=_HEAD.format(extra=", source_platform"),
+    row="(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    conflict=_CONFLICT + ", source_platform = "
+    "coalesce(excluded.source_platform, message_logs.source_platform)",
+    table="message_logs",
+    key_columns=_KEY,
+    spawns=(7, "received"),
 )
 
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def source_of(message_id: str | None, status: str, given: str | None) -> str | None:
+    """A row's source platform: as given, else for a received row what the queueing
+    trigger derives (schema.SOURCE_OF_NEW: 'tg:' ids are Telegram's, the rest KOOK's)."""
+    if given is not None or status != "received":
+        return given
+    return "telegram" if (message_id or "").startswith("tg:") else "kook"
 
 
 async def log(
@@ -63,11 +87,14 @@ async def log(
     status: str,
     error_message: str | None = None,
     latency_ms: int | None = None,
+    *,
+    source_platform: str | None = None,
 ) -> int:
     """Insert or update the row of (message, target); return its id."""
     now = now_ms()
+    message_id = _text(kook_message_id)
     params = (
-        _text(kook_message_id),
+        message_id,
         (_text(target_platform) or "").lower(),
         _text(target_channel) or "",
         _text(kook_channel_id),
@@ -79,8 +106,9 @@ async def log(
         latency_ms,
         now,
         now,
+        source_of(message_id, status, source_platform),
     )
-    result = await db.submit_bulk(UPSERT, params)
+    result = await db.submit_bulk(LOG_UPSERT, params)
     assert result.lastrowid is not None
     db.notify_changed([result.lastrowid])
     return result.lastrowid

@@ -24,8 +24,8 @@ RECEIVED = "received"
 
 _INSERT_RECEIVED = (
     "INSERT INTO message_logs (kook_message_id, target_platform, target_channel, "
-    "kook_channel_id, content, message_type, sender_name, status, created_at, updated_at) "
-    "VALUES (?, '', '', ?, ?, ?, ?, ?, ?, ?) "
+    "kook_channel_id, content, message_type, sender_name, status, created_at, updated_at, "
+    "source_platform) VALUES (?, '', '', ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (kook_message_id, target_platform, target_channel) DO NOTHING "
     "RETURNING id"
 )
@@ -33,8 +33,8 @@ _INSERT_RECEIVED = (
 # An edit is not a retry: it replaces the content and leaves attempts and status alone.
 _UPSERT_EDIT = (
     "INSERT INTO message_logs (kook_message_id, target_platform, target_channel, "
-    "kook_channel_id, content, message_type, sender_name, status, created_at, updated_at) "
-    "VALUES (?, '', '', ?, ?, ?, ?, ?, ?, ?) "
+    "kook_channel_id, content, message_type, sender_name, status, created_at, updated_at, "
+    "source_platform) VALUES (?, '', '', ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (kook_message_id, target_platform, target_channel) DO UPDATE SET "
     "content = excluded.content, updated_at = excluded.updated_at "
     "RETURNING id"
@@ -50,6 +50,8 @@ class Received:
     content: str | None
     message_type: str
     sender_name: str | None
+    # The platform that delivered it (bot.platforms); the row's source_platform.
+    source_platform: str | None = None
 
     def params(self) -> tuple[object, ...]:
         now = now_ms()
@@ -62,6 +64,7 @@ class Received:
             RECEIVED,
             now,
             now,
+            self.source_platform,
         )
 
 

@@ -1,4 +1,5 @@
-"""What every platform module offers the delivery worker: format, split, send, classify."""
+"""What every platform module offers: the webhook routes what it receives (verify,
+decrypt, parse), the delivery worker how it sends (format, split, send, classify)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp import web
+
+from storage.webhook_events import Received
 
 Kind = Literal["sent", "retry_after", "retryable", "permanent"]
 
@@ -42,6 +46,57 @@ class Platform(Protocol):
     limit: int
 
     async def send(self, session: aiohttp.ClientSession, message: Message) -> Outcome: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """A message to store once; `event_id` (KOOK sn, Telegram update_id) tells retries."""
+
+    event_id: str | None
+    received: Received
+    edit: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """Store nothing, answer this JSON (KOOK's URL challenge)."""
+
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Noted:
+    """Store nothing, but remember the event: a retry of it is told from a new one."""
+
+    event_id: str | None
+    message_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    reason: str
+
+
+Event = Inbound | Answer | Noted | Ignored
+
+
+class Receiver(Protocol):
+    """A platform that delivers to POST /webhooks/{name}."""
+
+    name: str
+
+    async def receive(self, request: web.Request) -> Event:
+        """Check (switched on, credentials), read and parse one delivery; raises the
+        bot.errors answer (400, 401, 404 disabled, 413, 422) for a bad one."""
+        ...
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI path item of its webhook route (components in `schemas()`)."""
+        ...
+
+    def schemas(self) -> dict[str, Any]:
+        """JSON schemas the path item refers to (#/components/schemas/...)."""
+        ...
 
 
 class BadTargetUrl(ValueError):

@@ -56,6 +56,7 @@ async def _log(db: AsyncDatabase, m: MessageIn) -> int:
         m.status,
         m.error_message,
         m.latency_ms,
+        source_platform=m.source_platform,
     )
 
 
