@@ -8,6 +8,7 @@ from datetime import tzinfo
 from . import legacy_map, legacy_routes, legacy_time
 from .errors import MigrationError
 from .legacy_map import NOW_MS
+from .schema_v9 import migrate_v9
 from .stats_rollup import COUNT_BUCKET_MS, LATENCY_ROUNDED, LATENCY_TABLES, STATS, migrate_v8
 
 # Unix epoch milliseconds, computable in SQLite 3.35+ without unixepoch('subsec').
@@ -88,7 +89,7 @@ WEBHOOK_EVENTS = [
     "CREATE INDEX ix_webhook_events_created ON webhook_events(created_at)",
 ]
 
-LATEST_VERSION = 8
+LATEST_VERSION = 9
 
 # Version 4: the full-text index is filled in chunks by the writer, not row by row.
 # Every transaction that touches FTS5 writes a new segment and merges older ones, which
@@ -269,6 +270,8 @@ def migrate(conn: sqlite3.Connection, legacy_zone: tzinfo | None = None) -> int:
             _migrate_v7(conn)
         if version < 8:
             migrate_v8(conn)
+        if version < 9:
+            migrate_v9(conn)
         conn.execute(f"PRAGMA user_version = {LATEST_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
