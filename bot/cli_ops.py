@@ -92,6 +92,12 @@ def _summary(source: Path, target: Path, report: ImportReport, zone: tzinfo | No
         "skipped (email already present)",
         f"  times:        last_active read as wall-clock time in {describe(zone)}, "
         "created_at as UTC",
+        f"  routes:       {report.routes_imported} imported, {report.routes_skipped} skipped "
+        "(already present), from its channel_mappings",
+        f"  filters:      {report.filters_imported} imported, {report.filters_skipped} "
+        f"skipped (already present): {len(report.filters_applied)} applied, "
+        f"{len(report.filters_not_applied)} not applied (kept; GET /api/admin/filters)",
+        *(f"    {rule}" for rule in report.filters_applied + report.filters_not_applied),
         f"  read through {report.source_read}: nothing was written next to it",
     ]
     if report.accounts_with_legacy_secrets:
@@ -158,7 +164,8 @@ def add_commands(
     p = sub.add_parser(
         "import",
         parents=parents,
-        help="copy logs and accounts from an older runtime's database (idempotent)",
+        help="copy logs, accounts, routes and filter rules from an older runtime's "
+        "database (idempotent)",
         description="Copy message logs and accounts from OLD.db, a database of the older "
         "runtime, into the configured database. Rows already present are skipped, so "
         "running it again adds nothing. Nothing is written next to OLD.db (read-only "

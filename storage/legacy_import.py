@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import forward_routes, legacy_routes, legacy_time
+from . import forward_filters, forward_routes, legacy_routes, legacy_time
 from .legacy_map import LOG_COLUMNS, account_values, log_values
 from .secretbox import SecretBox
 from .source_file import SourceFile, SourceFileError
@@ -55,6 +55,12 @@ class ImportReport:
     # Its channel_mappings as forward routes (URLs sealed with the database's key).
     routes_imported: int = 0
     routes_skipped: int = 0
+    # Its filter_rules, every one kept as a forward filter (a second run skips them),
+    # each described with what msglog makes of it: applied, or why not.
+    filters_imported: int = 0
+    filters_skipped: int = 0
+    filters_applied: list[str] = field(default_factory=list)
+    filters_not_applied: list[str] = field(default_factory=list)
 
 
 class _Source:
@@ -137,6 +143,7 @@ async def import_file(
         if source.accounts:
             await _import_accounts(db, source, report, advance)
         await _import_routes(db, source, report)
+        await _import_filters(db, source, report)
         if not source.file.unchanged():
             raise ImportSourceError(
                 f"{path} changed during the import: a program is still writing it; stop it "
@@ -202,3 +209,16 @@ async def _import_routes(db: AsyncDatabase, source: _Source, report: ImportRepor
             report.routes_skipped += 1
         else:
             report.routes_imported += 1
+
+
+async def _import_filters(db: AsyncDatabase, source: _Source, report: ImportReport) -> None:
+    rows = await asyncio.to_thread(forward_filters.legacy_rows, source.conn)
+    for row in rows:
+        rule = forward_filters.interpret(row)
+        if await forward_filters.add(db, rule, "import"):
+            report.filters_imported += 1
+        else:
+            report.filters_skipped += 1
+        (report.filters_applied if rule.applies else report.filters_not_applied).append(
+            rule.describe()
+        )

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from . import (
     admin,
+    admin_filters,
     admin_routes,
     dashboard,
     failures,
@@ -30,4 +31,5 @@ def setup_routes(app: web.Application) -> None:
     webhooks.setup(app)
     admin.setup(app)
     admin_routes.setup(app)
+    admin_filters.setup(app)
     dashboard.setup(app)
