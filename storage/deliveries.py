@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 QUEUED_COLUMNS = (
     "id, route_id, kook_message_id, kook_channel_id, content, message_type, sender_name, "
-    "source_platform, target_platform, target_channel, attempts, next_attempt_at, created_at"
+    "source_platform, target_platform, target_channel, attempts, next_attempt_at, created_at, "
+    "parts_sent"
 )
 HEAD = (
     "SELECT id, next_attempt_at FROM message_logs "
@@ -53,6 +54,7 @@ class Queued:
     attempts: int
     next_attempt_at: int
     created_at: int
+    parts_sent: int = 0
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> Queued:
@@ -70,6 +72,7 @@ class Queued:
             attempts=int(row["attempts"]),
             next_attempt_at=int(row["next_attempt_at"]),
             created_at=int(row["created_at"]),
+            parts_sent=int(row["parts_sent"]),
         )
 
 
@@ -119,6 +122,15 @@ async def succeeded(
         "status = 'success', error_message = NULL, latency_ms = ?, next_attempt_at = NULL, "
         "sent_message_id = ?",
         (latency_ms, sent_message_id),
+    )
+
+
+async def part_sent(db: AsyncDatabase, row_id: int, parts: int, sent_id: str | None) -> None:
+    """The target accepted the first `parts` parts of a split delivery (the last of them
+    had id `sent_id`): a retry or a resend goes on from the next one."""
+    await db.execute_write(
+        "INSERT OR REPLACE INTO sent_parts (log_id, part, sent_id) VALUES (?, ?, ?)",
+        (row_id, parts, sent_id),
     )
 
 

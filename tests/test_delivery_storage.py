@@ -210,6 +210,37 @@ async def test_own_message_arriving_before_its_delivery_was_recorded_is_taken_ba
     assert await queued(db) == []
 
 
+async def test_own_part_of_a_split_delivery_is_not_forwarded(db: AsyncDatabase) -> None:
+    rid = await forward_routes.add(db, route())
+    await forward_routes.add(db, route(channel="back", target_platform="kook", target="chan"))
+    await receive(db, "m1")
+    (row,) = await deliveries.lane(db, rid, 10)
+    await deliveries.part_sent(db, row.id, 1, "echo-part-1")
+    await receive(db, "echo-part-1", channel="back")
+    assert [r["kook_message_id"] for r in await queued(db)] == ["m1"]
+
+
+async def test_own_part_arriving_before_it_was_recorded_is_taken_back(
+    db: AsyncDatabase,
+) -> None:
+    rid = await forward_routes.add(db, route())
+    await forward_routes.add(db, route(channel="back", target_platform="kook", target="chan"))
+    await receive(db, "m1")
+    (row,) = await deliveries.lane(db, rid, 10)
+    await receive(db, "echo-part-1", channel="back")
+    await deliveries.part_sent(db, row.id, 1, "echo-part-1")
+    assert [r["kook_message_id"] for r in await queued(db)] == ["m1"]
+
+
+async def test_accepted_parts_are_kept_with_the_queued_row(db: AsyncDatabase) -> None:
+    rid = await forward_routes.add(db, route())
+    await receive(db, "m1")
+    (row,) = await deliveries.lane(db, rid, 10)
+    await deliveries.part_sent(db, row.id, 2, None)
+    (again,) = await deliveries.lane(db, rid, 10)
+    assert again.parts_sent == 2
+
+
 async def test_queue_stats_count_waiting_and_dead_rows(db: AsyncDatabase) -> None:
     rid = await forward_routes.add(db, route())
     await receive(db, "m1")

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot import keys
 from bot.app import create_app
@@ -175,6 +176,34 @@ async def test_long_text_is_split_at_the_targets_limit(
     assert [len(t) for t in fake.got["hook1"]] == [2000, 2000, 500]
 
 
+async def test_split_text_failing_midway_goes_on_from_the_part_not_accepted(
+    fwd: TestClient[Any, Any], target_server: TestServer, fake: FakeTargets
+) -> None:
+    await add_route(fwd, target_server, "discord", "hook1")
+    fake.script("hook1", "ok", "500")
+    await post(fwd, message(1, status="received", target_platform="", target_channel="",
+                            latency_ms=None, content="字" * 4500))
+    (row,) = await settled(fwd)
+    assert row["status"] == "success"
+    assert [len(t) for t in fake.got["hook1"]] == [2000, 2000, 500]
+
+
+async def test_resent_split_text_sends_only_the_parts_not_yet_accepted(
+    fwd: TestClient[Any, Any], target_server: TestServer, fake: FakeTargets
+) -> None:
+    await add_route(fwd, target_server, "discord", "hook1")
+    fake.script("hook1", "ok", "400")
+    await post(fwd, message(1, status="received", target_platform="", target_channel="",
+                            latency_ms=None, content="字" * 4500))
+    (dead,) = await settled(fwd)
+    assert dead["status"] == "dead"
+    resp = await fwd.post(f"/api/messages/{dead['id']}/resend")
+    assert resp.status == 200
+    (row,) = await settled(fwd)
+    assert row["status"] == "success"
+    assert [len(t) for t in fake.got["hook1"]] == [2000, 2000, 500]
+
+
 async def test_bot_tokens_and_webhook_urls_never_reach_the_logs(
     fwd: TestClient[Any, Any], target_server: TestServer, fake: FakeTargets,
     capsys: pytest.CaptureFixture[str],
@@ -189,3 +218,56 @@ async def test_bot_tokens_and_webhook_urls_never_reach_the_logs(
     text = logged + repr(rows)
     assert TG_TOKEN not in text and "hook-secret-path/" not in text
     assert "delivery_retry" in logged and "delivery_dead" in logged
+
+
+async def samples(client: TestClient[Any, Any]) -> dict[tuple[str, tuple[str, ...]], float]:
+    resp = await client.get("/metrics")
+    assert resp.status == 200
+    found: dict[tuple[str, tuple[str, ...]], float] = {}
+    for family in text_string_to_metric_families(await resp.text()):
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.values())))] = sample.value
+    return found
+
+
+async def test_metrics_count_deliveries_by_platform_and_outcome(
+    fwd: TestClient[Any, Any], target_server: TestServer, fake: FakeTargets
+) -> None:
+    await add_route(fwd, target_server, "telegram", "-100")
+    await add_route(fwd, target_server, "discord", "hook1")
+    fake.script("-100", "429")
+    fake.script("hook1", "400")
+    await receive(fwd, 1)
+    await settled(fwd)
+    found = await samples(fwd)
+    assert found[("msglog_deliveries_total", ("retry_after", "telegram"))] == 1
+    assert found[("msglog_deliveries_total", ("sent", "telegram"))] == 1
+    assert found[("msglog_deliveries_total", ("discord", "permanent"))] == 1
+    assert found[("msglog_delivery_retries_total", ("telegram",))] == 1
+    assert found[("msglog_deliveries_dead_total", ("discord",))] == 1
+
+
+async def test_metrics_show_the_waiting_queue_and_its_oldest_row(
+    fwd: TestClient[Any, Any], target_server: TestServer, fake: FakeTargets
+) -> None:
+    await add_route(fwd, target_server, "discord", "hook1")
+    fake.script("hook1", "hold")
+    await receive(fwd, 1)
+    await receive(fwd, 2)
+    for _ in range(100):
+        found = await samples(fwd)
+        if found[("msglog_delivery_queued", ())] == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert found[("msglog_delivery_queued", ())] == 2
+    assert found[("msglog_delivery_oldest_pending_seconds", ())] > 0
+    fake.release.set()
+    await settled(fwd)
+    for _ in range(100):
+        found = await samples(fwd)
+        if found[("msglog_delivery_queued", ())] == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert found[("msglog_delivery_queued", ())] == 0
+    assert found[("msglog_delivery_oldest_pending_seconds", ())] == 0
+

@@ -159,17 +159,20 @@ class DeliveryWorker:
         return False
 
     async def _send_parts(self, sender: Platform, target: Target, row: Queued) -> Outcome:
-        # A long text goes as several messages; a failure midway sends them all again
-        # next time (at-least-once: the target may show the first parts twice).
+        # A long text goes as several messages. Each accepted part is recorded before the
+        # next is sent, so a retry, a restart or a resend goes on from the first part the
+        # target did not accept (only a part whose answer was lost can show twice).
+        parts = split_text(row.content or "", sender.limit)
         outcome = Outcome("sent")
-        for part in split_text(row.content or "", sender.limit):
-            message = Message(part, row.sender_name, target.channel, target.url)
+        for index in range(min(row.parts_sent, len(parts) - 1), len(parts)):
+            message = Message(parts[index], row.sender_name, target.channel, target.url)
             async with self._sending:
                 outcome = await sender.send(self.session, message)
             if outcome.kind != "sent":
                 return outcome
+            if index + 1 < len(parts):
+                await deliveries.part_sent(self.db, row.id, index + 1, outcome.sent_id)
         return outcome
-
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
