@@ -133,6 +133,8 @@ def interpret(row: dict[str, Any]) -> Rule:
     terms = _terms(value) if kind else None
     if rule_type is None:
         why = "it has no rule_type: msglog cannot tell what it does"
+    elif str(rule_type).startswith("regex_"):
+        why = "a regular expression rule: msglog matches plain text only"
     elif rule_type == "mention_all_only":
         why = "msglog does not record @all mentions"
     elif kind is None:

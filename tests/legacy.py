@@ -196,3 +196,25 @@ def add_forwarding_setup(path: Path) -> None:
     )
     conn.commit()
     conn.close()
+
+
+def add_filter_rules(path: Path) -> None:
+    """The older KOOK forwarder's filter_rules: a rule type, a JSON list of terms, a scope
+    ('global' or a channel id), enabled; some msglog applies, some it cannot."""
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        DROP TABLE IF EXISTS filter_rules;
+        CREATE TABLE filter_rules (id INTEGER PRIMARY KEY AUTOINCREMENT, rule_type TEXT,
+            rule_value TEXT, scope TEXT DEFAULT 'global', enabled INTEGER DEFAULT 1,
+            priority INTEGER DEFAULT 0, created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP);
+        INSERT INTO filter_rules (rule_type, rule_value, scope, enabled) VALUES
+            ('keyword_blacklist', '["广告", "Spam"]', 'global', 1),
+            ('user_whitelist', '["alice", "bob"]', 'chan-1', 1),
+            ('regex_blacklist', '["\\d{11}"]', 'global', 1),
+            ('keyword_whitelist', '["urgent"]', 'global', 0),
+            ('mention_all_only', '[]', 'global', 1);
+        """
+    )
+    conn.commit()
+    conn.close()
