@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +10,7 @@ from aiohttp.test_utils import TestClient
 from bot.app import create_app
 from bot.settings import Settings
 from storage import AsyncDatabase
+from tests.pg_server import fresh_database, pg_server
 
 
 @pytest.fixture
@@ -44,3 +45,17 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
 async def client(aiohttp_client: Any, settings: Settings) -> TestClient[Any, Any]:
     result: TestClient[Any, Any] = await aiohttp_client(create_app(settings))
     return result
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """URL of the `msglog` database on one throwaway PostgreSQL for the whole session."""
+    with pg_server() as server:
+        yield server.url
+
+
+@pytest.fixture
+async def pg_database(pg_url: str) -> AsyncIterator[str]:
+    """URL of a new empty database for this test alone, dropped after it."""
+    async with fresh_database(pg_url) as url:
+        yield url
