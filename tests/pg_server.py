@@ -40,9 +40,8 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
                           timeout=START_TIMEOUT_S, check=False)
 
 
-def _start(folder: Path) -> PgServer:
-    # fsync off: tests check behaviour, never what would survive a power cut.
-    started = _run("start", "--no-fsync", str(folder))
+def _start(folder: Path, durable: bool) -> PgServer:
+    started = _run("start", *([] if durable else ["--no-fsync"]), str(folder))
     if started.returncode != 0:
         raise RuntimeError(
             f"throwaway PostgreSQL did not start (scripts/pg.sh exit {started.returncode}):\n"
@@ -61,13 +60,15 @@ def _stop(folder: Path, *, check: bool) -> None:
 
 
 @contextmanager
-def pg_server() -> Iterator[PgServer]:
+def pg_server(*, durable: bool = False) -> Iterator[PgServer]:
     """Start a server in a new temporary folder; stop it and remove the folder on exit."""
+    # Not durable, it runs with fsync off: tests check behaviour, never what would survive a
+    # power cut. Benches that measure writes ask for PostgreSQL's defaults.
     # Straight under the temp root, not in pytest's tmp_path: that one is private to root,
     # and as root the server runs as postgres, which must be able to reach its folder.
     folder = Path(tempfile.mkdtemp(prefix="msglog-pg-"))
     try:
-        server = _start(folder)
+        server = _start(folder, durable)
         yield server
     except BaseException:
         # The error that got us here is the one to see, not a failure to stop after it.
