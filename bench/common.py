@@ -16,8 +16,8 @@ import aiosqlite
 
 from storage import AsyncDatabase
 from storage.message_logs import UPSERT
-from storage.schema import FTS_CATCH_UP
-from storage.stats_rollup import FOLD
+from storage.sqlite.schema import FTS_CATCH_UP
+from storage.sqlite.stats_rollup import FOLD
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

@@ -20,8 +20,8 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-from storage.schema import FTS_CATCH_UP
-from storage.stats_rollup import FOLD
+from storage.sqlite.schema import FTS_CATCH_UP
+from storage.sqlite.stats_rollup import FOLD
 
 from .common import RESULTS, fresh_db, plain_connect
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from storage.fts_tail import CHUNK_ROWS
+from storage.sqlite.fts_tail import CHUNK_ROWS
 
 from . import designs
 from .common import (

@@ -14,9 +14,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from storage import StorageError
-from storage.backup import PAGES_PER_STEP, backup
+from storage.legacy.zone import describe
 from storage.legacy_import import ImportReport, import_file
-from storage.legacy_time import describe
+from storage.sqlite.backup import PAGES_PER_STEP, backup
 
 from .app import open_database
 from .settings import Settings

@@ -1,6 +1,5 @@
-"""msglog storage: SQLite behind a batched writer and an adaptive read pool."""
+"""msglog storage: the domain (logs, accounts, deliveries) over a swappable engine."""
 
-from .batch import WriteResult
 from .database import AsyncDatabase
 from .errors import (
     DatabaseCorrupt,
@@ -14,6 +13,7 @@ from .errors import (
     StorageOverloaded,
     WriterStopped,
 )
+from .interfaces import WriteResult
 from .message_logs import LogFilter
 
 __all__ = [

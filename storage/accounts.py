@@ -5,15 +5,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from .errors import IntegrityViolation, StorageError
+from .interfaces import Store
 from .secretbox import SecretBox, from_rest, to_rest
-from .sqlite_errors import translate
 from .timeutil import ms_to_iso, now_ms
-
-if TYPE_CHECKING:
-    from .database import AsyncDatabase
 
 T = TypeVar("T")
 COLUMNS = "id, email, password_encrypted, cookie, status, last_active, created_at"
@@ -72,7 +69,7 @@ def present(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def _insert(db: AsyncDatabase, email: str, values: tuple[Any, ...]) -> int:
+async def _insert(db: Store, email: str, values: tuple[Any, ...]) -> int:
     """Insert (email, *values); DuplicateEmail when the email is taken in any case."""
     try:
         result = await db.execute_write(INSERT, (email, *values))
@@ -88,7 +85,7 @@ async def _insert(db: AsyncDatabase, email: str, values: tuple[Any, ...]) -> int
 
 # -- the older runtime's calls: its secrets go in sealed and come back as it gave them --
 
-def _given_back(db: AsyncDatabase, row: dict[str, Any]) -> dict[str, Any]:
+def _given_back(db: Store, row: dict[str, Any]) -> dict[str, Any]:
     out = present(row)
     for column in SECRET_COLUMNS.values():
         out[column] = from_rest(db.secret_box, row[column])
@@ -96,7 +93,7 @@ def _given_back(db: AsyncDatabase, row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def add(
-    db: AsyncDatabase, email: str, password_encrypted: str | None, cookie: str | None
+    db: Store, email: str, password_encrypted: str | None, cookie: str | None
 ) -> int:
     """A new account; the secrets are opaque to us (the runtime encrypted them itself)."""
     box = db.secret_box
@@ -105,17 +102,17 @@ async def add(
     )
 
 
-async def list_all(db: AsyncDatabase) -> list[dict[str, Any]]:
+async def list_all(db: Store) -> list[dict[str, Any]]:
     rows = await db.execute_read(f"SELECT {COLUMNS} FROM accounts ORDER BY id")
     return [_given_back(db, r) for r in rows]
 
 
-async def get(db: AsyncDatabase, account_id: int) -> dict[str, Any] | None:
+async def get(db: Store, account_id: int) -> dict[str, Any] | None:
     row = await db.execute_one(f"SELECT {COLUMNS} FROM accounts WHERE id = ?", (account_id,))
     return _given_back(db, row) if row else None
 
 
-async def set_status(db: AsyncDatabase, account_id: int, status: str) -> bool:
+async def set_status(db: Store, account_id: int, status: str) -> bool:
     result = await db.execute_write(
         "UPDATE accounts SET status = ?, last_active = ? WHERE id = ?",
         (status, now_ms(), account_id),
@@ -131,7 +128,7 @@ def _like_pattern(text: str) -> str:
 
 
 async def page(
-    db: AsyncDatabase,
+    db: Store,
     *,
     status: str | None = None,
     email_contains: str | None = None,
@@ -157,13 +154,13 @@ async def page(
     return [present(r) for r in rows]
 
 
-async def summary(db: AsyncDatabase, account_id: int) -> dict[str, Any] | None:
+async def summary(db: Store, account_id: int) -> dict[str, Any] | None:
     row = await db.execute_one(f"SELECT {SUMMARY} FROM accounts WHERE id = ?", (account_id,))
     return present(row) if row else None
 
 
 async def create(
-    db: AsyncDatabase,
+    db: Store,
     box: SecretBox,
     email: str,
     *,
@@ -179,7 +176,7 @@ async def create(
 
 # -- secrets for the in-process runtime ---------------------------------------------
 
-async def _secret(db: AsyncDatabase, account_id: int, column: str, box: SecretBox) -> str | None:
+async def _secret(db: Store, account_id: int, column: str, box: SecretBox) -> str | None:
     row = await db.execute_one(
         f"SELECT {column} AS value FROM accounts WHERE id = ?", (account_id,)
     )
@@ -188,19 +185,19 @@ async def _secret(db: AsyncDatabase, account_id: int, column: str, box: SecretBo
     return box.open(row["value"]) or None
 
 
-async def get_cookie(db: AsyncDatabase, account_id: int, box: SecretBox) -> str | None:
+async def get_cookie(db: Store, account_id: int, box: SecretBox) -> str | None:
     """The session cookie as it was stored (a legacy value as-is); None when unset."""
     return await _secret(db, account_id, "cookie", box)
 
 
-async def get_password(db: AsyncDatabase, account_id: int, box: SecretBox) -> str | None:
+async def get_password(db: Store, account_id: int, box: SecretBox) -> str | None:
     """The password as it was stored (a legacy value as-is, opaque); None when unset."""
     return await _secret(db, account_id, "password_encrypted", box)
 
 
 # -- writes that replace or drop secrets: old bytes are zeroed, not left in free space ----
 
-async def _scrubbed(db: AsyncDatabase, fn: Callable[[sqlite3.Connection], T]) -> T:
+async def _scrubbed(db: Store, fn: Callable[[sqlite3.Connection], T]) -> T:
     """Run `fn` in one transaction on the writer thread with secure_delete on.
 
     secure_delete makes SQLite overwrite freed cells and pages with zeros, so a replaced
@@ -226,15 +223,13 @@ async def _scrubbed(db: AsyncDatabase, fn: Callable[[sqlite3.Connection], T]) ->
     return await _on_writer(db, run)
 
 
-async def _on_writer(db: AsyncDatabase, fn: Callable[[sqlite3.Connection], T]) -> T:
-    try:
-        return await db.run_on_writer(fn)
-    except sqlite3.Error as exc:
-        raise translate(exc) from exc
+async def _on_writer(db: Store, fn: Callable[[sqlite3.Connection], T]) -> T:
+    # The engine turns its own errors into typed storage errors.
+    return await db.run_on_writer(fn)
 
 
 async def update(
-    db: AsyncDatabase, box: SecretBox, account_id: int, changes: AccountChanges
+    db: Store, box: SecretBox, account_id: int, changes: AccountChanges
 ) -> bool:
     """Apply `changes`; legacy unsealed secrets of the row are sealed on the way. False: no row."""
 
@@ -264,14 +259,14 @@ async def update(
     return await _scrubbed(db, apply)
 
 
-async def delete(db: AsyncDatabase, account_id: int) -> bool:
+async def delete(db: Store, account_id: int) -> bool:
     def drop(conn: sqlite3.Connection) -> bool:
         return conn.execute("DELETE FROM accounts WHERE id = ?", (account_id,)).rowcount > 0
 
     return await _scrubbed(db, drop)
 
 
-async def encrypt_all(db: AsyncDatabase, box: SecretBox) -> EncryptReport:
+async def encrypt_all(db: Store, box: SecretBox) -> EncryptReport:
     """Seal every legacy unsealed secret, re-seal old keys' ones, then truncate the WAL."""
     counts = {"sealed": 0, "rotated": 0, "unchanged": 0}
 

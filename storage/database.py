@@ -1,97 +1,36 @@
-"""AsyncDatabase: the one door to storage (batched writer, adaptive read pool)."""
+"""AsyncDatabase: the one door to storage. It opens an engine and speaks the domain."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import sqlite3
 from collections.abc import Callable, Hashable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from datetime import tzinfo
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from . import accounts, message_logs, schema
-from .batch import BulkUpsert, WriteResult
-from .checkpoint import CheckpointMode, WalKeeper
-from .errors import StorageClosedError, StorageError
-from .fts_tail import FtsTail
-from .id_mark import IdMark
-from .readpool import ReadPool, copy_rows, share_key
+from . import accounts, message_logs
+from .interfaces import BulkUpsert, ChangeListener, ConnFn, Dialect, Params, WriteResult
 from .secretbox import SecretBox
-from .sqlite_conn import configure_writer, open_writer
-from .sqlite_errors import translate
-from .timeutil import now_ms
-from .writer import Writer
+from .sqlite.engine import SqliteEngine
 
-# storage/ does not configure logging; the application does.
-log = logging.getLogger("msglog.storage")
 T = TypeVar("T")
-ChangeListener = Callable[[list[int]], None]
-
-
-def _fetch_all(sql: str, params: Sequence[Any] | dict[str, Any]) -> Callable[
-    [sqlite3.Connection], list[dict[str, Any]]
-]:
-    def run(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-        cur = conn.execute(sql, params)
-        names = [d[0] for d in cur.description or ()]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-    return run
 
 
 class AsyncDatabase:
-    """SQLite behind one batched writer and a pool of read-only connections."""
+    """Storage over an engine (today the embedded SQLite file at `db_path`).
+
+    Keyword options go to the engine (batching, pool sizes, timeouts: see SqliteEngine).
+    `secret_box` seals the account secrets the older runtime's calls store; without one
+    they are stored as given (as that runtime did) and sealed ones cannot be read back.
+    """
 
     def __init__(
-        self,
-        db_path: str | Path,
-        *,
-        batch_size: int = 10,
-        flush_interval: float = 0.1,
-        batch_max: int = 1000,
-        queue_max: int = 10000,
-        read_pool_min: int = 2,
-        read_pool_max: int = 20,
-        read_idle_timeout: float = 60.0,
-        query_timeout: float = 5.0,
-        synchronous: str = "NORMAL",
-        enqueue_timeout: float = 2.0,
-        checkpoints: CheckpointMode = "auto",
-        writer_stall_timeout: float = 60.0,
-        legacy_timezone: tzinfo | None = None,
-        secret_box: SecretBox | None = None,
+        self, db_path: str | Path, *, secret_box: SecretBox | None = None, **engine: Any
     ) -> None:
-        self.path = Path(db_path)
-        self.batch_size = batch_size
-        self.flush_interval = flush_interval
-        self.batch_max = batch_max
-        self.queue_max = queue_max
-        self.read_pool_min = read_pool_min
-        self.read_pool_max = read_pool_max
-        self.read_idle_timeout = read_idle_timeout
-        self.query_timeout = query_timeout
-        self.synchronous = synchronous.upper()
-        self.enqueue_timeout = enqueue_timeout
-        self.writer_stall_timeout = writer_stall_timeout
-        # Where an older runtime's file, migrated in place, wrote its wall-clock times.
-        self.legacy_timezone = legacy_timezone
-        # Seals the account secrets the older runtime's calls store; without one they are
-        # stored as given (as that runtime did) and sealed ones cannot be read back.
+        self.engine = SqliteEngine(db_path, **engine)
+        self.path = self.engine.path
+        self.dialect: Dialect = self.engine.dialect
         self.secret_box = secret_box
-        self._writer_problem: str | None = None
-        self._executor: ThreadPoolExecutor | None = None
-        self._conn: sqlite3.Connection | None = None
-        self._writer: Writer | None = None
-        self._pool: ReadPool | None = None
-        self._wal = WalKeeper(self.path, checkpoints)
-        self._ids = IdMark(self.path)
         self._listeners: list[ChangeListener] = []
-        self._batch_observers: list[Callable[[int, float], None]] = []
-        self._closing: asyncio.Task[None] | None = None
-        self._opened = False
 
     async def __aenter__(self) -> AsyncDatabase:
         await self.init()
@@ -105,188 +44,53 @@ class AsyncDatabase:
     ) -> None:
         await self.close()
 
-    # -- lifecycle -----------------------------------------------------------------
-
     async def init(self) -> None:
-        """Open the file, migrate the schema, start the writer and the read pool."""
-        if self._opened:
-            return
-        loop = asyncio.get_running_loop()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="msglog-writer")
-        self._fts_tail = FtsTail()
-        try:
-            self._conn = await loop.run_in_executor(self._executor, self._open_writer)
-        except BaseException:
-            self._executor.shutdown(wait=False)
-            self._executor = None
-            raise
-        self._wal.start()
-        self._writer = Writer(
-            self._conn,
-            self._wal,
-            batch_size=self.batch_size,
-            flush_interval=self.flush_interval,
-            batch_max=self.batch_max,
-            queue_max=self.queue_max,
-            enqueue_timeout=self.enqueue_timeout,
-            on_batch=self._observe_batch,
-            fts=self._fts_tail,
-            ids=self._ids,
-        )
-        self._writer.start()
-        self._pool = ReadPool(
-            self.path,
-            min_size=self.read_pool_min,
-            max_size=self.read_pool_max,
-            idle_timeout=self.read_idle_timeout,
-            query_timeout=self.query_timeout,
-            writes_done=self._rows_written,
-            generation=self._write_generation,
-            write_backlog=self._write_backlog,
-        )
-        self._pool.start()
-        self._wal.watch_own_readers(self._pool.oldest_read_started)
-        self._opened = True
-
-    def _rows_written(self) -> int:
-        return self._writer.rows if self._writer is not None else 0
-
-    def _write_backlog(self) -> int:
-        return self._writer.queue_depth if self._writer is not None else 0
-
-    def _write_generation(self) -> int:
-        return self._writer.generation if self._writer is not None else 0
-
-    def _open_writer(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = open_writer(self.path, self.synchronous)
-        try:
-            schema.check_migratable(conn)
-            schema.prepare_new(conn)
-            configure_writer(conn, self.synchronous)
-            schema.migrate(conn, self.legacy_timezone)
-            self._ids.raise_to_saved(conn)
-            self._fts_tail.find(conn)
-        except sqlite3.Error as exc:
-            conn.close()
-            raise translate(exc) from exc
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+        """Open (and migrate) the database; start the writer and the readers."""
+        await self.engine.init()
 
     async def close(self) -> None:
-        """Refuse new work, commit everything queued, checkpoint, close. Idempotent."""
-        if not self._opened:
-            return
-        if self._closing is None:
-            self._closing = asyncio.get_running_loop().create_task(self._close())
-        await asyncio.shield(self._closing)
-
-    async def _close(self) -> None:
-        assert self._writer is not None and self._pool is not None
-        assert self._executor is not None and self._conn is not None
-        await self._writer.close()
-        await self._pool.close()
-        self._wal.stop()
-        conn = self._conn
-
-        def finish() -> None:
-            try:
-                self._ids.save(conn)
-            except sqlite3.Error as exc:
-                log.warning("msglog could not read id marks at close: %s", exc)
-            try:
-                if self._wal.managed:
-                    self._wal.checkpoint(conn, "TRUNCATE")
-            except sqlite3.Error as exc:
-                # The WAL is replayed at the next open: nothing is lost, but say so.
-                self._wal.note_failure("close", exc)
-            conn.close()
-
-        await asyncio.get_running_loop().run_in_executor(self._executor, finish)
-        self._executor.shutdown(wait=True)
+        """Refuse new work, commit everything queued, close. Idempotent."""
+        await self.engine.close()
 
     @property
     def closed(self) -> bool:
-        return self._closing is not None
+        return self.engine.closed
 
-    # -- primitives ----------------------------------------------------------------
+    # -- primitives (interfaces.Store) ------------------------------------------------
 
-    def _live_writer(self) -> Writer:
-        if self._writer is None:
-            raise StorageClosedError("database is not open; call init() first")
-        return self._writer
-
-    def _live_pool(self) -> ReadPool:
-        if self._pool is None:
-            raise StorageClosedError("database is not open; call init() first")
-        return self._pool
-
-    async def execute_write(
-        self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
-    ) -> WriteResult:
+    async def execute_write(self, sql: str, params: Params = ()) -> WriteResult:
         """Queue a write; after COMMIT return its own lastrowid and rowcount, or raise."""
-        return await self._live_writer().submit(sql, params)  # type: ignore[arg-type]
+        return await self.engine.execute_write(sql, params)
 
     async def submit_bulk(self, bulk: BulkUpsert, params: Sequence[Any]) -> WriteResult:
         """Queue an insert the writer may merge with its neighbours into one statement."""
-        return await self._live_writer().submit(bulk.single(), params, bulk)
+        return await self.engine.submit_bulk(bulk, params)
 
-    async def execute_read(
-        self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
-    ) -> list[dict[str, Any]]:
+    async def execute_read(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         """Run a read on the pool; rows as dicts (identical reads in flight run once)."""
-        key = share_key(sql, params)
-        return await self._live_pool().run(_fetch_all(sql, params), key, copy_rows)
+        return await self.engine.execute_read(sql, params)
 
-    async def execute_one(
-        self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
-    ) -> dict[str, Any] | None:
-        rows = await self.execute_read(sql, params)
+    async def execute_one(self, sql: str, params: Params = ()) -> dict[str, Any] | None:
+        rows = await self.engine.execute_read(sql, params)
         return rows[0] if rows else None
 
     async def run_read(
-        self,
-        fn: Callable[[sqlite3.Connection], T],
-        key: Hashable | None = None,
-        share: Callable[[T], T] | None = None,
+        self, fn: ConnFn[T], key: Hashable | None = None, share: Callable[[T], T] | None = None
     ) -> T:
-        """Run `fn(connection)` on a read-only connection (fetch everything inside).
+        """Run `fn(connection)` on a read connection (see SqliteEngine.run_read)."""
+        return await self.engine.run_read(fn, key, share)
 
-        Callers passing the same `key` while that read is in flight may share its run,
-        each getting `share(result)`; only where the key names the whole query.
-        """
-        return await self._live_pool().run(fn, key, share)
-
-    async def run_on_writer(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn(connection)` on the writer thread between batches (maintenance)."""
-        return await self._live_writer().run_sync(fn)
+    async def run_on_writer(self, fn: ConnFn[T]) -> T:
+        """Run `fn(connection)` on the writer between batches (maintenance)."""
+        return await self.engine.run_on_writer(fn)
 
     async def flush_search_index(self) -> int:
-        """Index the rows the writer has not indexed for search yet; how many it took.
-
-        Searches never need this (they read those rows directly); it is for checks on
-        the index itself and before handing the file to another tool.
-        """
-        writer = self._live_writer()
-
-        def catch_up(conn: sqlite3.Connection) -> int:
-            before = writer.fts.indexed_rows
-            writer.fts.catch_up(conn)
-            if writer.fts.last_error is not None:
-                raise StorageError(writer.fts.last_error)
-            return writer.fts.indexed_rows - before
-
-        return await writer.run_sync(catch_up)
+        """Index for search the rows not indexed yet; how many (searches never need it)."""
+        return await self.engine.flush_search_index()
 
     async def probe_write(self) -> None:
         """A real, tiny write through the queue: proves the disk takes writes now."""
-        await self.execute_write(
-            "INSERT INTO msglog_meta (key, value) VALUES ('probe', ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (str(now_ms()),),
-        )
+        await self.engine.probe_write()
 
     # -- change feed (live tail) --------------------------------------------------
 
@@ -300,14 +104,6 @@ class AsyncDatabase:
     def notify_changed(self, ids: list[int]) -> None:
         for listener in list(self._listeners):
             listener(ids)
-
-    def add_batch_observer(self, observer: Callable[[int, float], None]) -> None:
-        """Called after each batch with (items, seconds): for metrics."""
-        self._batch_observers.append(observer)
-
-    def _observe_batch(self, size: int, seconds: float) -> None:
-        for observer in self._batch_observers:
-            observer(size, seconds)
 
     # -- the older runtime's API ---------------------------------------------------
 
@@ -363,31 +159,15 @@ class AsyncDatabase:
     @property
     def writable(self) -> bool:
         """False while the last batch failed on I/O, or the writer stopped or wedged."""
-        return (
-            self._writer is not None
-            and not self._writer.io_failing
-            and not self.closed
-            and self.writer_problem() is None
-        )
+        return self.engine.writable
 
     def writer_problem(self) -> str | None:
         """Why the writer cannot commit (stopped, or no progress while work waits)."""
-        if self._writer is None:
-            return None
-        problem = self._writer.problem(self.writer_stall_timeout)
-        if problem is not None and self._writer_problem is None:
-            if problem != self._writer.stopped:  # the thread logged its own end already
-                log.error("msglog %s", problem)
-        elif problem is None and self._writer_problem is not None:
-            log.warning("msglog writer making progress again after: %s", self._writer_problem)
-        self._writer_problem = problem
-        return problem
+        return self.engine.writer_problem()
+
+    def add_batch_observer(self, observer: Callable[[int, float], None]) -> None:
+        """Called after each batch with (items, seconds): for metrics."""
+        self.engine.add_batch_observer(observer)
 
     def stats(self) -> dict[str, Any]:
-        if self._writer is None or self._pool is None:
-            raise StorageError("database is not open")
-        return {
-            "writer": self._writer.stats(),
-            "read_pool": self._pool.stats(),
-            "wal": self._wal.stats(),
-        }
+        return self.engine.stats()

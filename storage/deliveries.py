@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import StorageError
+from .interfaces import Store
 from .timeutil import now_ms
-
-if TYPE_CHECKING:
-    from .database import AsyncDatabase
 
 QUEUED_COLUMNS = (
     "id, route_id, kook_message_id, kook_channel_id, content, message_type, sender_name, "
@@ -76,7 +74,7 @@ class Queued:
         )
 
 
-async def heads(db: AsyncDatabase, route_ids: list[int]) -> dict[int, int]:
+async def heads(db: Store, route_ids: list[int]) -> dict[int, int]:
     """Each route's first queued row: route id -> when it is due (routes with none left out)."""
 
     def read(conn: sqlite3.Connection) -> dict[int, int]:
@@ -90,7 +88,7 @@ async def heads(db: AsyncDatabase, route_ids: list[int]) -> dict[int, int]:
     return await db.run_read(read)
 
 
-async def lane(db: AsyncDatabase, route_id: int, limit: int) -> list[Queued]:
+async def lane(db: Store, route_id: int, limit: int) -> list[Queued]:
     """A route's first `limit` queued rows, in the order they must be delivered."""
     rows = await db.execute_read(
         f"SELECT {QUEUED_COLUMNS} FROM message_logs "
@@ -100,7 +98,7 @@ async def lane(db: AsyncDatabase, route_id: int, limit: int) -> list[Queued]:
     return [Queued.of(r) for r in rows]
 
 
-async def _outcome(db: AsyncDatabase, row_id: int, sets: str, params: tuple[Any, ...]) -> bool:
+async def _outcome(db: Store, row_id: int, sets: str, params: tuple[Any, ...]) -> bool:
     # Only a queued row: a removed route already ended it, and must stay ended.
     result = await db.execute_write(
         f"UPDATE message_logs SET {sets}, attempts = attempts + 1, updated_at = ? "
@@ -113,7 +111,7 @@ async def _outcome(db: AsyncDatabase, row_id: int, sets: str, params: tuple[Any,
 
 
 async def succeeded(
-    db: AsyncDatabase, row_id: int, latency_ms: int, sent_message_id: str | None = None
+    db: Store, row_id: int, latency_ms: int, sent_message_id: str | None = None
 ) -> bool:
     """Delivered: the latency, and the target's id of the message msglog posted."""
     return await _outcome(
@@ -125,7 +123,7 @@ async def succeeded(
     )
 
 
-async def part_sent(db: AsyncDatabase, row_id: int, parts: int, sent_id: str | None) -> None:
+async def part_sent(db: Store, row_id: int, parts: int, sent_id: str | None) -> None:
     """The target accepted the first `parts` parts of a split delivery (the last of them
     had id `sent_id`): a retry or a resend goes on from the next one."""
     await db.execute_write(
@@ -134,7 +132,7 @@ async def part_sent(db: AsyncDatabase, row_id: int, parts: int, sent_id: str | N
     )
 
 
-async def failed(db: AsyncDatabase, row_id: int, error: str, retry_at_ms: int) -> bool:
+async def failed(db: Store, row_id: int, error: str, retry_at_ms: int) -> bool:
     """Not delivered this time: why, and when to try again."""
     return await _outcome(
         db,
@@ -144,14 +142,14 @@ async def failed(db: AsyncDatabase, row_id: int, error: str, retry_at_ms: int) -
     )
 
 
-async def dead(db: AsyncDatabase, row_id: int, error: str) -> bool:
+async def dead(db: Store, row_id: int, error: str) -> bool:
     """Never to be tried again (unless resent): the last attempt failed, or retrying cannot help."""
     return await _outcome(
         db, row_id, "status = 'dead', error_message = ?, next_attempt_at = NULL", (error,)
     )
 
 
-async def resend(db: AsyncDatabase, row_id: int) -> None:
+async def resend(db: Store, row_id: int) -> None:
     """Put a failed or dead delivery back in its route's queue, due now, attempts from 0."""
     now = now_ms()
     result = await db.execute_write(
@@ -186,7 +184,7 @@ class QueueStats:
     dead: int
 
 
-async def queue_stats(db: AsyncDatabase) -> QueueStats:
+async def queue_stats(db: Store) -> QueueStats:
     """How many deliveries wait, since when the oldest, and how many are dead."""
     row = await db.execute_one(
         "SELECT (SELECT count(*) FROM message_logs WHERE next_attempt_at IS NOT NULL) AS n, "

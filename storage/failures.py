@@ -5,13 +5,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from .interfaces import Dialect, Store
 from .message_logs import LogFilter
 from .timeutil import ms_to_iso
-
-if TYPE_CHECKING:
-    from .database import AsyncDatabase
 
 # "dead" (a delivery given up on) does not exist yet; naming it costs one more probe of
 # ix_logs_status (status, created_at) and keeps the view right once it does.
@@ -35,8 +33,10 @@ def _statuses(filt: LogFilter) -> tuple[str, ...]:
     return (filt.status,) if filt.status in FAILURE_STATUSES else ()
 
 
-def _query(filt: LogFilter, statuses: tuple[str, ...]) -> tuple[str, list[Any]]:
-    clauses, params = replace(filt, status=None).where()
+def _query(
+    dialect: Dialect, filt: LogFilter, statuses: tuple[str, ...]
+) -> tuple[str, list[Any]]:
+    clauses, params = replace(filt, status=None).where(dialect)
     marks = ", ".join("?" * len(statuses))
     # The status IN (...) and created_at range come first so the status index bounds the
     # scan to failures in the window; one pass groups by message and target together.
@@ -57,7 +57,7 @@ def _read(sql: str, params: list[Any]) -> Callable[[sqlite3.Connection], list[An
 
 
 async def groups(
-    db: AsyncDatabase, filt: LogFilter, order: Order = "count", limit: int = 50
+    db: Store, filt: LogFilter, order: Order = "count", limit: int = 50
 ) -> dict[str, Any]:
     """The top `limit` error messages among failed rows matching `filt` (with its window)."""
     statuses = _statuses(filt)
@@ -65,7 +65,7 @@ async def groups(
         filt.since_ms is not None and filt.until_ms is not None and filt.since_ms >= filt.until_ms
     ):
         return {"statuses": list(statuses), "total": 0, "groups": []}
-    sql, params = _query(filt, statuses)
+    sql, params = _query(db.dialect, filt, statuses)
     rows = await db.run_read(_read(sql, params))
     by_error: dict[str | None, _Group] = {}
     total = 0

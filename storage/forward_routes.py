@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import IntegrityViolation, StorageError
+from .interfaces import Store
 from .secretbox import SecretBox, from_rest, to_rest
 from .timeutil import ms_to_iso, now_ms
-
-if TYPE_CHECKING:
-    from .database import AsyncDatabase
 
 # What a listing shows: never the URL itself (callers redact `target_url` further).
 COLUMNS = (
@@ -61,7 +59,7 @@ def present(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def add(db: AsyncDatabase, route: NewRoute) -> int:
+async def add(db: Store, route: NewRoute) -> int:
     """Store a route (its URL sealed with the database's key); its new id."""
     now = now_ms()
     params = (
@@ -84,26 +82,26 @@ async def add(db: AsyncDatabase, route: NewRoute) -> int:
     return result.lastrowid
 
 
-async def list_all(db: AsyncDatabase) -> list[dict[str, Any]]:
+async def list_all(db: Store) -> list[dict[str, Any]]:
     rows = await db.execute_read(
         f"SELECT {COLUMNS}, target_url FROM forward_routes ORDER BY id"
     )
     return [present(r) for r in rows]
 
 
-async def get(db: AsyncDatabase, route_id: int) -> dict[str, Any] | None:
+async def get(db: Store, route_id: int) -> dict[str, Any] | None:
     row = await db.execute_one(
         f"SELECT {COLUMNS}, target_url FROM forward_routes WHERE id = ?", (route_id,)
     )
     return None if row is None else present(row)
 
 
-def open_url(db: AsyncDatabase, row: dict[str, Any]) -> str | None:
+def open_url(db: Store, row: dict[str, Any]) -> str | None:
     """A listed route's URL in the clear (for redaction by the caller, or for sending)."""
     return from_rest(db.secret_box, row.get("target_url"))
 
 
-async def targets(db: AsyncDatabase, route_ids: list[int]) -> dict[int, Target]:
+async def targets(db: Store, route_ids: list[int]) -> dict[int, Target]:
     """The routes' targets, URLs opened: what the worker sends along."""
     if not route_ids:
         return {}
@@ -125,12 +123,12 @@ async def targets(db: AsyncDatabase, route_ids: list[int]) -> dict[int, Target]:
     }
 
 
-async def enabled_ids(db: AsyncDatabase) -> list[int]:
+async def enabled_ids(db: Store) -> list[int]:
     rows = await db.execute_read("SELECT id FROM forward_routes WHERE enabled = 1 ORDER BY id")
     return [int(r["id"]) for r in rows]
 
 
-async def set_enabled(db: AsyncDatabase, route_id: int, enabled: bool) -> bool:
+async def set_enabled(db: Store, route_id: int, enabled: bool) -> bool:
     result = await db.execute_write(
         "UPDATE forward_routes SET enabled = ?, updated_at = ? WHERE id = ?",
         (int(enabled), now_ms(), route_id),
@@ -138,13 +136,13 @@ async def set_enabled(db: AsyncDatabase, route_id: int, enabled: bool) -> bool:
     return result.rowcount > 0
 
 
-async def remove(db: AsyncDatabase, route_id: int) -> bool:
+async def remove(db: Store, route_id: int) -> bool:
     """Delete a route; its queued deliveries end as dead ('route removed')."""
     result = await db.execute_write("DELETE FROM forward_routes WHERE id = ?", (route_id,))
     return result.rowcount > 0
 
 
-async def seal_unsealed(db: AsyncDatabase, box: SecretBox) -> int:
+async def seal_unsealed(db: Store, box: SecretBox) -> int:
     """Seal URLs stored in the clear (a migrated older runtime's); how many."""
     rows = await db.execute_read(
         "SELECT id, target_url FROM forward_routes WHERE coalesce(target_url, '') != ''"

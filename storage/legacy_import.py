@@ -14,15 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from . import forward_filters, forward_routes, legacy_routes, legacy_time
-from .legacy_map import LOG_COLUMNS, account_values, log_values
+from . import forward_filters, forward_routes
+from .interfaces import Store
+from .legacy import filters as legacy_filters
+from .legacy import routes as legacy_routes
+from .legacy import zone as legacy_time
+from .legacy.columns import LOG_COLUMNS, account_values, log_values
 from .secretbox import SecretBox
 from .source_file import SourceFile, SourceFileError
-
-if TYPE_CHECKING:
-    from .database import AsyncDatabase
 
 CHUNK = 500
 # (rows done, rows in total) after each chunk.
@@ -106,7 +107,7 @@ class _Source:
 
 
 async def import_file(
-    db: AsyncDatabase,
+    db: Store,
     path: Path,
     progress: Progress | None = None,
     *,
@@ -156,7 +157,7 @@ async def import_file(
 
 
 async def _import_logs(
-    db: AsyncDatabase, source: _Source, report: ImportReport, advance: Callable[[int], None]
+    db: Store, source: _Source, report: ImportReport, advance: Callable[[int], None]
 ) -> None:
     sql = source.log_select()
     after = 0
@@ -176,7 +177,7 @@ async def _import_logs(
 
 
 async def _import_accounts(
-    db: AsyncDatabase, source: _Source, report: ImportReport, advance: Callable[[int], None]
+    db: Store, source: _Source, report: ImportReport, advance: Callable[[int], None]
 ) -> None:
     sql = source.account_select()
     after = 0
@@ -195,7 +196,7 @@ async def _import_accounts(
         advance(len(rows))
 
 
-async def _import_routes(db: AsyncDatabase, source: _Source, report: ImportReport) -> None:
+async def _import_routes(db: Store, source: _Source, report: ImportReport) -> None:
     select = await asyncio.to_thread(legacy_routes.mapping_select, source.conn)
     if select is None:
         return
@@ -211,10 +212,10 @@ async def _import_routes(db: AsyncDatabase, source: _Source, report: ImportRepor
             report.routes_imported += 1
 
 
-async def _import_filters(db: AsyncDatabase, source: _Source, report: ImportReport) -> None:
-    rows = await asyncio.to_thread(forward_filters.legacy_rows, source.conn)
+async def _import_filters(db: Store, source: _Source, report: ImportReport) -> None:
+    rows = await asyncio.to_thread(legacy_filters.legacy_rows, source.conn)
     for row in rows:
-        rule = forward_filters.interpret(row)
+        rule = legacy_filters.interpret(row)
         if await forward_filters.add(db, rule, "import"):
             report.filters_imported += 1
         else:

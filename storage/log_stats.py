@@ -5,15 +5,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from . import dialect
+from .interfaces import Dialect, Store
+from .layout import COUNT_BUCKET_MS, FOLDED_TO, LATENCY_ROUNDED, LATENCY_TABLES
 from .message_logs import LogFilter
-from .stats_rollup import COUNT_BUCKET_MS, FOLDED_TO, LATENCY_ROUNDED, LATENCY_TABLES
 from .timeutil import ms_to_iso
-
-if TYPE_CHECKING:
-    from .database import AsyncDatabase
 
 
 def percentile(histogram: list[tuple[int, int]], fraction: float) -> int | None:
@@ -35,7 +32,7 @@ HOURLY_LATENCY_MAX_SPAN_MS = 7 * 86_400_000
 
 
 async def summary(
-    db: AsyncDatabase,
+    db: Store,
     filt: LogFilter,
     since_ms: int,
     until_ms: int,
@@ -60,7 +57,7 @@ async def summary(
         since_ms -= since_ms % COUNT_BUCKET_MS
         raw = await db.run_read(_from_rollups(filt, since_ms, until_ms, bucket_ms))
     else:
-        raw = await db.run_read(_from_rows(filt, since_ms, until_ms, bucket_ms))
+        raw = await db.run_read(_from_rows(db.dialect, filt, since_ms, until_ms, bucket_ms))
     return _shape(raw, since_ms, until_ms, bucket_ms)
 
 
@@ -128,10 +125,10 @@ def _from_rollups(
 
 
 def _from_rows(
-    filt: LogFilter, since_ms: int, until_ms: int, bucket_ms: int
+    dialect: Dialect, filt: LogFilter, since_ms: int, until_ms: int, bucket_ms: int
 ) -> Callable[[sqlite3.Connection], Raw]:
     ranged = replace(filt, since_ms=since_ms, until_ms=until_ms)
-    clauses, params = ranged.where()
+    clauses, params = ranged.where(dialect)
     where = " AND ".join(clauses)
     bucket = dialect.time_bucket("m.created_at", bucket_ms)
     counts = (

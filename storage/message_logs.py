@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from . import dialect
-from .batch import BulkUpsert
-from .readpool import copy_rows, share_key
+from .interfaces import BulkUpsert, Dialect, Store, copy_rows, share_key
 from .timeutil import now_ms
-
-if TYPE_CHECKING:
-    from .database import AsyncDatabase
 
 COLUMN_NAMES = (
     "id", "kook_message_id", "kook_channel_id", "content", "message_type", "sender_name",
@@ -76,7 +71,7 @@ def source_of(message_id: str | None, status: str, given: str | None) -> str | N
 
 
 async def log(
-    db: AsyncDatabase,
+    db: Store,
     kook_message_id: Any,
     kook_channel_id: Any,
     content: str | None,
@@ -114,7 +109,7 @@ async def log(
     return result.lastrowid
 
 
-async def update(db: AsyncDatabase, log_id: int, fields: dict[str, Any]) -> bool:
+async def update(db: Store, log_id: int, fields: dict[str, Any]) -> bool:
     """Record a retry outcome: the given fields, attempts + 1, updated_at now."""
     allowed = {"status", "error_message", "latency_ms"}
     if fields.get("status") == "success" and "error_message" not in fields:
@@ -142,7 +137,9 @@ class LogFilter:
     since_ms: int | None = None
     until_ms: int | None = None
 
-    def where(self, search_candidates: int | None = None) -> tuple[list[str], list[Any]]:
+    def where(
+        self, dialect: Dialect, search_candidates: int | None = None
+    ) -> tuple[list[str], list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
         for column, value, collation in (
@@ -173,7 +170,7 @@ SEARCH_CANDIDATES = 2000
 
 
 async def page(
-    db: AsyncDatabase, filt: LogFilter, limit: int = 50, before_id: int | None = None
+    db: Store, filt: LogFilter, limit: int = 50, before_id: int | None = None
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page newest first, and the keyset cursor of the next one (None at the end)."""
     keyset: list[str] = []
@@ -193,7 +190,7 @@ async def page(
         keyset_params.extend([cursor["created_at"], cursor["created_at"], cursor["id"]])
 
     async def run(candidates: int | None) -> list[dict[str, Any]]:
-        clauses, params = filt.where(candidates)
+        clauses, params = filt.where(db.dialect, candidates)
         clauses += keyset
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         return await _fetch(
@@ -203,7 +200,7 @@ async def page(
             [*params, *keyset_params, limit + 1],
         )
 
-    searching = bool(filt.q) and dialect.uses_fts(filt.q or "")
+    searching = bool(filt.q) and db.dialect.uses_fts(filt.q or "")
     rows = await run(SEARCH_CANDIDATES if searching else None)
     if searching and (
         len(rows) <= limit or not await _candidates_hold_the_page(db, filt.q or "", rows[-1])
@@ -218,7 +215,7 @@ async def page(
     return rows, next_id
 
 
-async def _candidates_hold_the_page(db: AsyncDatabase, q: str, last: dict[str, Any]) -> bool:
+async def _candidates_hold_the_page(db: Store, q: str, last: dict[str, Any]) -> bool:
     """Whether no match outside the candidates can sort before the page's last row.
 
     The candidates are the newest matches by row id, and ids rise with created_at except
@@ -226,7 +223,7 @@ async def _candidates_hold_the_page(db: AsyncDatabase, q: str, last: dict[str, A
     below the candidates may still be newer than the page, and only the full path is
     right. The check reads the created_at index only above the page's last row.
     """
-    sql, params = dialect.fts_candidates(q, SEARCH_CANDIDATES)
+    sql, params = db.dialect.fts_candidates(q, SEARCH_CANDIDATES)
     found = await db.execute_one(sql, params)
     if found is None or found["n"] < SEARCH_CANDIDATES:
         return True  # every indexed match is a candidate
@@ -238,23 +235,24 @@ async def _candidates_hold_the_page(db: AsyncDatabase, q: str, last: dict[str, A
     return later is not None and not later["newer"]
 
 
-async def _fetch(db: AsyncDatabase, inner_sql: str, params: list[Any]) -> list[dict[str, Any]]:
+async def _fetch(db: Store, inner_sql: str, params: list[Any]) -> list[dict[str, Any]]:
     """Rows of `inner_sql` (selecting COLUMN_NAMES) as presented dicts, in one step."""
-    sql = dialect.json_rows(COLUMN_NAMES, TIME_COLUMNS, inner_sql)
+    sql = db.dialect.json_rows(COLUMN_NAMES, TIME_COLUMNS, inner_sql)
     # Dashboards polling the same page at once share one run of it.
-    return await db.run_read(dialect.fetch_json(sql, params), share_key(sql, params), copy_rows)
+    fetch = db.dialect.fetch_json(sql, params)
+    return await db.run_read(fetch, share_key(sql, params), copy_rows)
 
 
 def _prefixed(alias: str) -> str:
     return ", ".join(f"{alias}.{c}" for c in COLUMN_NAMES)
 
 
-async def get(db: AsyncDatabase, log_id: int) -> dict[str, Any] | None:
+async def get(db: Store, log_id: int) -> dict[str, Any] | None:
     rows = await _fetch(db, f"SELECT {COLUMNS} FROM message_logs WHERE id = ?", [log_id])
     return rows[0] if rows else None
 
 
-async def by_ids(db: AsyncDatabase, ids: list[int]) -> list[dict[str, Any]]:
+async def by_ids(db: Store, ids: list[int]) -> list[dict[str, Any]]:
     if not ids:
         return []
     marks = ",".join("?" * len(ids))
@@ -271,7 +269,7 @@ class ChangeLog:
     latest: int
 
 
-async def change_log(db: AsyncDatabase) -> ChangeLog:
+async def change_log(db: Store) -> ChangeLog:
     # Two subqueries: each is one b-tree descent (min and max in one SELECT scan it all).
     row = await db.execute_one(
         "SELECT (SELECT min(seq) FROM log_changes) AS oldest, "
@@ -287,7 +285,7 @@ async def change_log(db: AsyncDatabase) -> ChangeLog:
 
 
 async def changes_after(
-    db: AsyncDatabase, after_seq: int, limit: int, up_to: int | None = None
+    db: Store, after_seq: int, limit: int, up_to: int | None = None
 ) -> list[tuple[int, dict[str, Any]]]:
     """(change number, row as it is now) for changes after `after_seq`, oldest first.
 
@@ -306,15 +304,15 @@ async def changes_after(
 
 
 async def _fetch_with_seq(
-    db: AsyncDatabase, inner_sql: str, params: list[Any]
+    db: Store, inner_sql: str, params: list[Any]
 ) -> list[dict[str, Any]]:
     # Never shared between callers: each pops the seq it was handed.
-    sql = dialect.json_rows(("seq", *COLUMN_NAMES), TIME_COLUMNS, inner_sql)
-    return await db.run_read(dialect.fetch_json(sql, params))
+    sql = db.dialect.json_rows(("seq", *COLUMN_NAMES), TIME_COLUMNS, inner_sql)
+    return await db.run_read(db.dialect.fetch_json(sql, params))
 
 
 async def iterate(
-    db: AsyncDatabase, filt: LogFilter, chunk: int = 1000
+    db: Store, filt: LogFilter, chunk: int = 1000
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """Every matching row, newest first, in keyset chunks (constant memory)."""
     before: int | None = None
@@ -327,10 +325,10 @@ async def iterate(
 
 
 async def legacy_page(
-    db: AsyncDatabase, limit: int, offset: int, status: str | None, platform: str | None
+    db: Store, limit: int, offset: int, status: str | None, platform: str | None
 ) -> list[dict[str, Any]]:
     """The older runtime's call: offset paging, newest first."""
-    clauses, params = LogFilter(status=status, platform=platform).where()
+    clauses, params = LogFilter(status=status, platform=platform).where(db.dialect)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = await _fetch(
         db,

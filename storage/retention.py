@@ -6,13 +6,9 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from .sqlite_errors import translate
+from .interfaces import Store
 from .timeutil import now_ms
-
-if TYPE_CHECKING:
-    from .database import AsyncDatabase
 
 DAY_MS = 86_400_000
 # Rows per DELETE: each is one short transaction, so other writes interleave with a purge.
@@ -63,7 +59,7 @@ def cutoff_for(days: int, now: int | None = None) -> int:
 
 
 async def delete_batches(
-    db: AsyncDatabase, sql: str, cutoff_ms: int, batch: int = DELETE_BATCH
+    db: Store, sql: str, cutoff_ms: int, batch: int = DELETE_BATCH
 ) -> AsyncIterator[int]:
     """Run `sql` (cutoff, batch) until a batch deletes fewer rows; yield each batch's count."""
     while True:
@@ -79,7 +75,7 @@ def _quoted(name: str) -> str:
 
 
 async def purge_logs_batches(
-    db: AsyncDatabase, cutoff_ms: int, batch: int = DELETE_BATCH
+    db: Store, cutoff_ms: int, batch: int = DELETE_BATCH
 ) -> AsyncIterator[int]:
     """Delete message logs created before `cutoff_ms`, one short batch per step."""
     refs = [(r["tbl"], r["col"]) for r in await db.execute_read(_REFERENCING)]
@@ -101,18 +97,18 @@ async def purge_logs_batches(
         await asyncio.sleep(0)  # let queued writes and readers in between batches
 
 
-async def purge_logs(db: AsyncDatabase, cutoff_ms: int, batch: int = DELETE_BATCH) -> int:
+async def purge_logs(db: Store, cutoff_ms: int, batch: int = DELETE_BATCH) -> int:
     """Delete message logs created before `cutoff_ms`; how many went."""
     return sum([n async for n in purge_logs_batches(db, cutoff_ms, batch)])
 
 
-async def purge_events(db: AsyncDatabase, cutoff_ms: int, batch: int = DELETE_BATCH) -> int:
+async def purge_events(db: Store, cutoff_ms: int, batch: int = DELETE_BATCH) -> int:
     """Delete webhook de-duplication keys recorded before `cutoff_ms`."""
     return sum([n async for n in delete_batches(db, _DELETE_EVENTS, cutoff_ms, batch)])
 
 
 async def purge_empty_rollups(
-    db: AsyncDatabase, cutoff_ms: int, batch: int = DELETE_BATCH
+    db: Store, cutoff_ms: int, batch: int = DELETE_BATCH
 ) -> int:
     """Drop statistics buckets before `cutoff_ms` that deleting their logs brought to 0."""
     deleted = 0
@@ -132,26 +128,20 @@ async def purge_empty_rollups(
 
 
 def _freelist(conn: sqlite3.Connection) -> int:
-    try:
-        return int(conn.execute("PRAGMA freelist_count").fetchone()[0])
-    except sqlite3.Error as exc:
-        raise translate(exc) from exc
+    return int(conn.execute("PRAGMA freelist_count").fetchone()[0])
 
 
 def _vacuum_step(conn: sqlite3.Connection) -> int:
     """Free up to VACUUM_STEP_PAGES pages; how many free pages are left."""
-    try:
-        if conn.execute("PRAGMA auto_vacuum").fetchone()[0] == AUTO_VACUUM_INCREMENTAL:
-            # The pragma frees one page per step: fetch every row so it runs to the end.
-            conn.execute(f"PRAGMA incremental_vacuum({VACUUM_STEP_PAGES})").fetchall()
-    except sqlite3.Error as exc:
-        raise translate(exc) from exc
+    if conn.execute("PRAGMA auto_vacuum").fetchone()[0] == AUTO_VACUUM_INCREMENTAL:
+        # The pragma frees one page per step: fetch every row so it runs to the end.
+        conn.execute(f"PRAGMA incremental_vacuum({VACUUM_STEP_PAGES})").fetchall()
     # Without INCREMENTAL (a file migrated from the older runtime) nothing is freed here;
     # SQLite reuses the free pages for new rows instead.
     return _freelist(conn)
 
 
-async def reclaim_space(db: AsyncDatabase) -> int:
+async def reclaim_space(db: Store) -> int:
     """Hand free pages back to the file system in short steps; how many were freed."""
     before = await db.run_on_writer(_freelist)
     left = before
@@ -164,7 +154,7 @@ async def reclaim_space(db: AsyncDatabase) -> int:
     return before - left
 
 
-async def apply(db: AsyncDatabase, days: int, now: int | None = None) -> RetentionReport:
+async def apply(db: Store, days: int, now: int | None = None) -> RetentionReport:
     """One retention pass: rows older than `days` days go, their space is reclaimed."""
     cutoff = cutoff_for(days, now)
     logs = await purge_logs(db, cutoff)

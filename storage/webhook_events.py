@@ -13,12 +13,9 @@ message id, `event_key`) only says "this exact delivery was seen within the wind
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from .interfaces import Store
 from .timeutil import now_ms
-
-if TYPE_CHECKING:
-    from .database import AsyncDatabase
 
 RECEIVED = "received"
 
@@ -79,7 +76,7 @@ def event_key(event_id: str, message_id: str | None) -> str:
     return f"{event_id}:{message_id or ''}"
 
 
-async def seen(db: AsyncDatabase, source: str, key: str, since_ms: int = 0) -> bool:
+async def seen(db: Store, source: str, key: str, since_ms: int = 0) -> bool:
     """Whether this delivery was handled since `since_ms` (a retry within the window)."""
     row = await db.execute_one(
         "SELECT 1 AS hit FROM webhook_events WHERE source = ? AND event_id = ? "
@@ -89,7 +86,7 @@ async def seen(db: AsyncDatabase, source: str, key: str, since_ms: int = 0) -> b
     return row is not None
 
 
-async def remember(db: AsyncDatabase, source: str, key: str, since_ms: int = 0) -> bool:
+async def remember(db: Store, source: str, key: str, since_ms: int = 0) -> bool:
     """Record the delivery as handled now; False if it already was since `since_ms`."""
     # A record older than the window is renewed: a retry of this later delivery must
     # be recognised within the window counted from it, not from the earlier one.
@@ -102,7 +99,7 @@ async def remember(db: AsyncDatabase, source: str, key: str, since_ms: int = 0) 
     return result.rowcount > 0
 
 
-async def store_received(db: AsyncDatabase, message: Received) -> int | None:
+async def store_received(db: Store, message: Received) -> int | None:
     """Insert the message; its new row id, or None if that message is already stored."""
     result = await db.execute_write(_INSERT_RECEIVED, message.params())
     if not result.rows:
@@ -112,7 +109,7 @@ async def store_received(db: AsyncDatabase, message: Received) -> int | None:
     return log_id
 
 
-async def store_edit(db: AsyncDatabase, message: Received) -> int:
+async def store_edit(db: Store, message: Received) -> int:
     """Replace the stored message's content (insert it if the original never arrived)."""
     result = await db.execute_write(_UPSERT_EDIT, message.params())
     assert result.rows, "upsert with RETURNING gives its row"
@@ -121,7 +118,7 @@ async def store_edit(db: AsyncDatabase, message: Received) -> int:
     return log_id
 
 
-async def prune(db: AsyncDatabase, before_ms: int) -> int:
+async def prune(db: Store, before_ms: int) -> int:
     """Forget event ids recorded before `before_ms`; how many went."""
     result = await db.execute_write(
         "DELETE FROM webhook_events WHERE created_at < ?", (before_ms,)

@@ -152,10 +152,10 @@ def _iso(ms: int) -> str:
 async def test_query_reads_an_index_never_the_whole_table(
     db_path: Path, extra: dict[str, str]
 ) -> None:
-    async with AsyncDatabase(db_path):
-        pass
+    async with AsyncDatabase(db_path) as db:
+        dialect = db.dialect
     filt = LogFilter(since_ms=0, until_ms=HOUR_MS, **extra)
-    sql, params = _query(filt, FAILURE_STATUSES)
+    sql, params = _query(dialect, filt, FAILURE_STATUSES)
     with sqlite3.connect(db_path) as conn:
         plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
     assert any("USING INDEX ix_logs_" in step for step in plan), plan

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from storage import AsyncDatabase
-from storage.checkpoint import WalKeeper
+from storage.sqlite.checkpoint import WalKeeper
 from tests.storehelp import log
 
 

@@ -16,7 +16,7 @@ from loadgen import Ledger, integrity, produce_until_stopped, stored_rows
 from serverproc import REPO, ServerProcess, clean_env, run_cli
 
 from storage import AsyncDatabase, message_logs
-from storage.backup import BackupError, backup
+from storage.sqlite.backup import BackupError, backup
 
 
 def make_database(path: Path, rows: int) -> None:

@@ -21,6 +21,7 @@ import pytest
 
 from storage import AsyncDatabase, LogFilter, log_stats
 from storage import message_logs as logs
+from storage.sqlite.dialect import SqliteDialect
 
 DAY = 86_400_000
 END = 1_800_000_000_000
@@ -44,6 +45,8 @@ class RecordingConnection:
 
 class RecordingDb:
     """Stands in for AsyncDatabase's read side: real results, every SQL statement kept."""
+
+    dialect = SqliteDialect()
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn

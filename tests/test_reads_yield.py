@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from storage import AsyncDatabase
-from storage.readpool import WRITE_BACKLOG_DEEP
+from storage.sqlite.readpool import WRITE_BACKLOG_DEEP
 from tests.storehelp import log
 
 

@@ -6,7 +6,8 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from storage import AsyncDatabase, LogFilter, message_logs, schema
+from storage import AsyncDatabase, LogFilter, message_logs
+from storage.sqlite import schema
 from tests.storehelp import log
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from storage import sizing
+from storage.sqlite import sizing
 
 
 class World:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 import sqlite3
 
-from storage import log_stats, stats_rollup
+from storage import log_stats
+from storage.sqlite import stats_rollup
 
 
 def bucket_of(conn: sqlite3.Connection, value: int) -> int:

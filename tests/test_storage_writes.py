@@ -238,7 +238,7 @@ async def test_a_writer_bug_fails_callers_instead_of_hanging(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from storage import StorageError
-    from storage.writer import Writer
+    from storage.sqlite.writer import Writer
 
     real = Writer._next_work
     calls = 0

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 
 from bot import keys
 from storage import AsyncDatabase
-from storage.checkpoint import RESTART_AT_BYTES
+from storage.sqlite.checkpoint import RESTART_AT_BYTES
 
 MB = 1024 * 1024
 

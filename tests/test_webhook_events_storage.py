@@ -6,7 +6,8 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from storage import AsyncDatabase, LogFilter, message_logs, schema, webhook_events
+from storage import AsyncDatabase, LogFilter, message_logs, webhook_events
+from storage.sqlite import schema
 from storage.timeutil import now_ms
 from storage.webhook_events import Received
 

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 
 from bot import keys
 from storage import AsyncDatabase, WriterStopped
-from storage.checkpoint import WalKeeper
+from storage.sqlite.checkpoint import WalKeeper
 from tests.apihelp import message
 from tests.storehelp import log
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from storage import AsyncDatabase, fts_tail
-from storage.checkpoint import WalKeeper
-from storage.fts_tail import FtsTail
+from storage import AsyncDatabase
+from storage.sqlite import fts_tail
+from storage.sqlite.checkpoint import WalKeeper
+from storage.sqlite.fts_tail import FtsTail
 from tests.storehelp import log
 
 

@@ -9,14 +9,14 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from .errors import QueryTimeout, StorageClosedError, StorageError
+from ..errors import QueryTimeout, StorageClosedError, StorageError
+from .conn import open_reader
+from .error_codes import is_interrupt, translate
 from .sizing import ConcurrencyTuner
-from .sqlite_conn import open_reader
-from .sqlite_errors import is_interrupt, translate
 
 T = TypeVar("T")
 ReadFn = Callable[[sqlite3.Connection], T]
@@ -29,23 +29,6 @@ READS_PER_TRIP = 8
 # did little, as most reads share one run and cost the event loop, not SQLite.
 WRITE_BACKLOG_DEEP = 32
 READ_YIELD_S = 0.007
-
-
-def copy_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A caller's own copy of shared rows (their values are immutable)."""
-    return [dict(row) for row in rows]
-
-
-def share_key(sql: str, params: Sequence[Any] | dict[str, Any]) -> Hashable | None:
-    """What makes two reads the same read; None when a parameter cannot be hashed."""
-    pairs = sorted(params.items()) if isinstance(params, dict) else enumerate(params)
-    # With the types: 1, 1.0 and True are equal keys in Python but bind differently.
-    values = tuple((name, type(value), value) for name, value in pairs)
-    try:
-        hash(values)
-    except TypeError:
-        return None
-    return (sql, values)
 
 
 class ReadJob(Generic[T]):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from .sqlite_conn import BUSY_TIMEOUT_MS, open_checkpointer
+from .conn import BUSY_TIMEOUT_MS, open_checkpointer
 
 # PASSIVE checkpoints copy frames back on their own thread every few MB of growth, so a
 # RESTART (which makes the next commit rewind the WAL) has little left to copy.

@@ -9,85 +9,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import StorageError
-from .sqlite_errors import SQLITE_BUSY, is_io_error, primary_code, translate
+from ..errors import StorageError
+from ..interfaces import BulkUpsert, WriteResult
+from .error_codes import SQLITE_BUSY, is_io_error, primary_code, translate
 
 # SQLite 3.32+ allows 32766 bound parameters per statement.
 MAX_PARAMS = 32766
 BEGIN_RETRY_SECONDS = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class WriteResult:
-    """What one write did: its own insert's row id, the rows it changed, RETURNING rows."""
-
-    lastrowid: int | None
-    rowcount: int
-    rows: list[tuple[Any, ...]] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class BulkUpsert:
-    """An INSERT that the writer may merge with its neighbours into one multi-row statement.
-
-    The first `len(key_columns)` parameters of each row are a unique key. A batch first
-    tries every row as new (`ON CONFLICT ... DO NOTHING`): when all of them went in, their
-    ids are the consecutive run ending at `lastrowid` (a rowid table numbers a statement's
-    rows in order), and no lookup is needed. Otherwise the transaction is redone with the
-    real upsert, and one lookup by those keys tells every caller its own row id.
-    """
-
-    head: str
-    row: str
-    conflict: str
-    table: str
-    key_columns: tuple[str, ...]
-    # (parameter index, value): a row with that value may make a trigger insert rows
-    # into the same table within the statement, so the new ids are not a run.
-    spawns: tuple[int, Any] | None = None
-    # Built once: every queued write of this kind carries it.
-    single_sql: str = field(init=False)
-    fresh_tail: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "single_sql", f"{self.head}{self.row} {self.conflict} RETURNING id"
-        )
-        object.__setattr__(
-            self, "fresh_tail", f" ON CONFLICT ({', '.join(self.key_columns)}) DO NOTHING"
-        )
-
-    @property
-    def key_width(self) -> int:
-        return len(self.key_columns)
-
-    def spawning(self, items: Sequence[WriteItem]) -> bool:
-        """Whether a trigger may have put rows between these items' new ids."""
-        if self.spawns is None:
-            return False
-        index, value = self.spawns
-        return any(item.params[index] == value for item in items)
-
-    def single(self) -> str:
-        return self.single_sql
-
-    def merged(self, rows: int) -> str:
-        return self.head + ",".join([self.row] * rows) + " " + self.conflict
-
-    def fresh(self, rows: int) -> str:
-        """The rows as new ones only: a row whose key exists is skipped, not updated."""
-        return self.head + ",".join([self.row] * rows) + self.fresh_tail
-
-    def lookup(self, rows: int) -> str:
-        # RETURNING would hand back one row per sqlite3 step, and every step gives up and
-        # retakes the GIL; one JSON array comes back in a single step.
-        marks = "(" + ", ".join("?" * self.key_width) + ")"
-        on = " AND ".join(f"m.{c} = v.column{i}" for i, c in enumerate(self.key_columns, 1))
-        keys = ", ".join(f"v.column{i}" for i in range(1, self.key_width + 1))
-        return (
-            f"SELECT json_group_array(json_array(m.id, {keys})) "
-            f"FROM (VALUES {','.join([marks] * rows)}) AS v JOIN {self.table} AS m ON {on}"
-        )
 
 
 @dataclass(slots=True)
@@ -100,6 +28,19 @@ class WriteItem:
 
 
 Outcome = WriteResult | StorageError
+
+
+def lookup_sql(bulk: BulkUpsert, rows: int) -> str:
+    # RETURNING would hand back one row per sqlite3 step, and every step gives up and
+    # retakes the GIL; one JSON array comes back in a single step.
+    marks = "(" + ", ".join("?" * bulk.key_width) + ")"
+    on = " AND ".join(f"m.{c} = v.column{i}" for i, c in enumerate(bulk.key_columns, 1))
+    keys = ", ".join(f"v.column{i}" for i in range(1, bulk.key_width + 1))
+    return (
+        f"SELECT json_group_array(json_array(m.id, {keys})) "
+        f"FROM (VALUES {','.join([marks] * rows)}) AS v JOIN {bulk.table} AS m ON {on}"
+    )
+
 
 
 class _NotAllNew(Exception):
@@ -173,7 +114,7 @@ def _run_autocommit(
         return None
     inserted = cur.rowcount
     if inserted == count and cur.lastrowid is not None:
-        if count > 1 and bulk.spawning(items):
+        if count > 1 and bulk.spawning(i.params for i in items):
             ids = _ids_by_key(conn, bulk, items)
             width = bulk.key_width
             return [_found(ids.get(tuple(item.params[:width]))) for item in items]
@@ -323,7 +264,7 @@ def _run_fresh(
     if cur.rowcount != count or cur.lastrowid is None:
         raise _NotAllNew
     group = items[start:end]
-    if count > 1 and bulk.spawning(group):
+    if count > 1 and bulk.spawning(i.params for i in group):
         ids = _ids_by_key(conn, bulk, group)
         for i, item in enumerate(group):
             outcomes[start + i] = _found(ids.get(tuple(item.params[:width])))
@@ -382,7 +323,7 @@ def _ids_by_key(
     """The row id of each item's key, in one statement."""
     width = bulk.key_width
     keys = [p for item in items for p in item.params[:width]]
-    found = conn.execute(bulk.lookup(len(items)), keys).fetchone()[0]
+    found = conn.execute(lookup_sql(bulk, len(items)), keys).fetchone()[0]
     return {tuple(entry[1:]): entry[0] for entry in json.loads(found)}
 
 

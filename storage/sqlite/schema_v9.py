@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from . import forward_filters
-from .legacy_map import NOW_MS
+from ..legacy import filters as forward_filters
+from ..legacy.columns import NOW_MS
 
 # As schema.SOURCE_OF_NEW (not imported: schema imports this module).
 SOURCE_OF_NEW = (

@@ -17,19 +17,20 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from .batch import BulkUpsert, Outcome, WriteItem, WriteResult, run_batch
-from .checkpoint import WalKeeper
-from .errors import (
+from ..errors import (
     StorageClosedError,
     StorageError,
     StorageIOError,
     StorageOverloaded,
     WriterStopped,
 )
+from ..interfaces import BulkUpsert, WriteResult
+from .batch import Outcome, WriteItem, run_batch
+from .checkpoint import WalKeeper
+from .error_codes import translate
 from .fts_tail import FtsTail
 from .id_mark import IdMark
 from .room import Room
-from .sqlite_errors import translate
 
 T = TypeVar("T")
 # storage/ does not configure logging; the application does (stdlib falls back to stderr).

@@ -1,4 +1,4 @@
-"""SQL that only SQLite speaks, kept in one place for a later PostgreSQL engine."""
+"""SQL that only SQLite speaks: search (FTS5 trigram), time buckets, rows as JSON."""
 
 from __future__ import annotations
 
@@ -122,3 +122,14 @@ def fetch_json(
         return rows
 
     return run
+
+
+class SqliteDialect:
+    """The functions above, as the engine hands them to the domain (interfaces.Dialect)."""
+
+    uses_fts = staticmethod(uses_fts)
+    text_search = staticmethod(text_search)
+    fts_candidates = staticmethod(fts_candidates)
+    time_bucket = staticmethod(time_bucket)
+    json_rows = staticmethod(json_rows)
+    fetch_json = staticmethod(fetch_json)

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import StorageError
-from .sqlite_conn import open_reader
-from .sqlite_errors import translate
+from ..errors import StorageError
+from .conn import open_reader
+from .error_codes import translate
 
 PAGES_PER_STEP = 256
 # (pages copied, pages in total) after each step.

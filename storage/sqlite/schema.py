@@ -5,11 +5,14 @@ from __future__ import annotations
 import sqlite3
 from datetime import tzinfo
 
-from . import legacy_map, legacy_routes, legacy_time
-from .errors import MigrationError
-from .legacy_map import NOW_MS
+from ..errors import MigrationError
+from ..layout import COUNT_BUCKET_MS, LATENCY_ROUNDED, LATENCY_TABLES
+from ..legacy import columns as legacy_map
+from ..legacy import routes as legacy_routes
+from ..legacy import zone as legacy_time
+from ..legacy.columns import NOW_MS
 from .schema_v9 import migrate_v9
-from .stats_rollup import COUNT_BUCKET_MS, LATENCY_ROUNDED, LATENCY_TABLES, STATS, migrate_v8
+from .stats_rollup import STATS, migrate_v8
 
 # Unix epoch milliseconds, computable in SQLite 3.35+ without unixepoch('subsec').
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from .errors import (
+from ..errors import (
     DatabaseCorrupt,
     DiskFull,
     IntegrityViolation,

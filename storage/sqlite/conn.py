@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from .errors import StorageError
-from .sqlite_errors import translate
+from ..errors import StorageError
+from .error_codes import translate
 
 BUSY_TIMEOUT_MS = 5000
 # The WAL is truncated back to this size after a checkpoint resets it. Above the 24 MB

@@ -1,0 +1,132 @@
+"""What the domain modules speak to (Store), and what each engine offers (Engine, Dialect).
+
+Domain modules (message logs, accounts, deliveries, ...) import this module and never an
+engine; engines (storage.sqlite, later storage.postgres) implement it and never import the
+domain. AsyncDatabase joins the two: it picks an engine and is the Store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from .secretbox import SecretBox
+
+T = TypeVar("T")
+Params = Sequence[Any] | dict[str, Any]
+ChangeListener = Callable[[list[int]], None]
+# A read or maintenance step run on one of the engine's own connections.
+ConnFn = Callable[[Any], T]
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What one write did: its own insert's row id, the rows it changed, RETURNING rows."""
+
+    lastrowid: int | None
+    rowcount: int
+    rows: list[tuple[Any, ...]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BulkUpsert:
+    """An INSERT that the writer may merge with its neighbours into one multi-row statement.
+
+    The first `len(key_columns)` parameters of each row are a unique key. A batch first
+    tries every row as new (`ON CONFLICT ... DO NOTHING`): when all of them went in, their
+    ids are the consecutive run ending at `lastrowid` (a rowid table numbers a statement's
+    rows in order), and no lookup is needed. Otherwise the transaction is redone with the
+    real upsert, and one lookup by those keys tells every caller its own row id.
+    """
+
+    head: str
+    row: str
+    conflict: str
+    table: str
+    key_columns: tuple[str, ...]
+    # (parameter index, value): a row with that value may make a trigger insert rows
+    # into the same table within the statement, so the new ids are not a run.
+    spawns: tuple[int, Any] | None = None
+    # Built once: every queued write of this kind carries it.
+    single_sql: str = field(init=False)
+    fresh_tail: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "single_sql", f"{self.head}{self.row} {self.conflict} RETURNING id"
+        )
+        object.__setattr__(
+            self, "fresh_tail", f" ON CONFLICT ({', '.join(self.key_columns)}) DO NOTHING"
+        )
+
+    @property
+    def key_width(self) -> int:
+        return len(self.key_columns)
+
+    def spawning(self, rows: Iterable[Sequence[Any]]) -> bool:
+        """Whether a trigger may have put rows between these rows' new ids."""
+        if self.spawns is None:
+            return False
+        index, value = self.spawns
+        return any(params[index] == value for params in rows)
+
+    def single(self) -> str:
+        return self.single_sql
+
+    def merged(self, rows: int) -> str:
+        return self.head + ",".join([self.row] * rows) + " " + self.conflict
+
+    def fresh(self, rows: int) -> str:
+        """The rows as new ones only: a row whose key exists is skipped, not updated."""
+        return self.head + ",".join([self.row] * rows) + self.fresh_tail
+
+
+def copy_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A caller's own copy of shared rows (their values are immutable)."""
+    return [dict(row) for row in rows]
+
+
+def share_key(sql: str, params: Sequence[Any] | dict[str, Any]) -> Hashable | None:
+    """What makes two reads the same read; None when a parameter cannot be hashed."""
+    pairs = sorted(params.items()) if isinstance(params, dict) else enumerate(params)
+    # With the types: 1, 1.0 and True are equal keys in Python but bind differently.
+    values = tuple((name, type(value), value) for name, value in pairs)
+    try:
+        hash(values)
+    except TypeError:
+        return None
+    return (sql, values)
+
+
+class Dialect(Protocol):
+    """SQL that differs between engines, for the queries the domain builds."""
+
+    def uses_fts(self, query: str) -> bool: ...
+    def text_search(
+        self, alias: str, query: str, candidates: int | None = None
+    ) -> tuple[str, list[Any]]: ...
+    def fts_candidates(self, query: str, candidates: int) -> tuple[str, list[Any]]: ...
+    def time_bucket(self, column: str, bucket_ms: int) -> str: ...
+    def json_rows(self, columns: Sequence[str], time_columns: set[str], inner_sql: str) -> str: ...
+    def fetch_json(self, sql: str, params: Sequence[Any]) -> ConnFn[list[dict[str, Any]]]: ...
+
+
+class Store(Protocol):
+    """The storage primitives every domain module uses (AsyncDatabase provides them)."""
+
+    path: Path
+    secret_box: SecretBox | None
+    dialect: Dialect
+
+    async def execute_write(self, sql: str, params: Params = ()) -> WriteResult: ...
+    async def submit_bulk(self, bulk: BulkUpsert, params: Sequence[Any]) -> WriteResult: ...
+    async def execute_read(self, sql: str, params: Params = ()) -> list[dict[str, Any]]: ...
+    async def execute_one(self, sql: str, params: Params = ()) -> dict[str, Any] | None: ...
+    async def run_read(
+        self, fn: ConnFn[T], key: Hashable | None = None, share: Callable[[T], T] | None = None
+    ) -> T: ...
+    async def run_on_writer(self, fn: ConnFn[T]) -> T: ...
+    def notify_changed(self, ids: list[int]) -> None: ...
