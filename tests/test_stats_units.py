@@ -5,12 +5,11 @@ from __future__ import annotations
 import random
 import sqlite3
 
-from storage import log_stats
-from storage.sqlite import stats_rollup
+from storage import layout, log_stats
 
 
 def bucket_of(conn: sqlite3.Connection, value: int) -> int:
-    sql = "SELECT " + stats_rollup.LATENCY_ROUNDED.format(l="?")
+    sql = "SELECT " + layout.LATENCY_ROUNDED.format(l="?")
     count = sql.count("?")
     return int(conn.execute(sql, [value] * count).fetchone()[0])
 
@@ -27,7 +26,7 @@ def test_latency_bucket_is_a_floor_within_ten_percent() -> None:
             assert floor == value
         elif value < 600_000:
             assert floor >= value / 1.1, (value, floor)
-        assert floor == max(b for b in stats_rollup.LATENCY_BOUNDS if b <= value)
+        assert floor == max(b for b in layout.LATENCY_BOUNDS if b <= value)
 
 
 def test_percentile_uses_nearest_rank() -> None:
