@@ -66,13 +66,13 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     target = Path(args.path)
     try:
         with ProgressBar("backup", "pages") as bar:
-            report = backup(
+            report = asyncio.run(backup(
                 settings.db_path,
                 target,
                 pages_per_step=args.pages_per_step,
                 progress=bar.update,
                 overwrite=args.force,
-            )
+            ))
     except StorageError as exc:
         return _fail(str(exc))
     logs = "" if report.message_logs is None else f", {report.message_logs} message logs"

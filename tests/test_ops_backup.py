@@ -36,12 +36,13 @@ def copy_ids(path: Path) -> set[str]:
     return set(stored_rows(path))
 
 
-def test_backup_is_the_snapshot_of_its_start_while_commits_land_between_steps(
+async def test_backup_is_the_snapshot_of_its_start_while_commits_land_between_steps(
     tmp_path: Path,
 ) -> None:
     source, target = tmp_path / "live.db", tmp_path / "copy.db"
     make_database(source, 2000)
-    other = sqlite3.connect(source, isolation_level=None)
+    # The progress callback runs on the backup's own thread.
+    other = sqlite3.connect(source, isolation_level=None, check_same_thread=False)
     steps: list[tuple[int, int]] = []
 
     def commit_between_steps(done: int, total: int) -> None:
@@ -55,7 +56,7 @@ def test_backup_is_the_snapshot_of_its_start_while_commits_land_between_steps(
         )
 
     try:
-        report = backup(source, target, pages_per_step=8, progress=commit_between_steps)
+        report = await backup(source, target, pages_per_step=8, progress=commit_between_steps)
     finally:
         other.close()
 
@@ -69,14 +70,14 @@ def test_backup_is_the_snapshot_of_its_start_while_commits_land_between_steps(
     assert len(copy_ids(source)) == 2000 + len(steps)
 
 
-def test_backup_refuses_to_replace_an_existing_file_unless_forced(tmp_path: Path) -> None:
+async def test_backup_refuses_to_replace_an_existing_file_unless_forced(tmp_path: Path) -> None:
     source, target = tmp_path / "live.db", tmp_path / "copy.db"
     make_database(source, 10)
     target.write_bytes(b"keep me")
     with pytest.raises(BackupError, match="exists"):
-        backup(source, target)
+        await backup(source, target)
     assert target.read_bytes() == b"keep me"
-    backup(source, target, overwrite=True)
+    await backup(source, target, overwrite=True)
     assert integrity(target) == "ok"
 
 
@@ -109,7 +110,7 @@ def test_backup_failure_names_the_path_it_could_not_write(tmp_path: Path) -> Non
 async def test_restored_backup_opens_as_a_database(tmp_path: Path) -> None:
     source, target = tmp_path / "live.db", tmp_path / "copy.db"
     make_database(source, 10)
-    backup(source, target)
+    await backup(source, target)
     async with AsyncDatabase(target) as db:
         rows, _ = await message_logs.page(db, message_logs.LogFilter(), limit=50)
     assert {r["kook_message_id"] for r in rows} == {f"seed-{n}" for n in range(10)}
