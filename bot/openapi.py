@@ -151,7 +151,7 @@ Comment lines (`: ping`) keep the connection open. The stream never ends by itse
 
 def build() -> dict[str, Any]:
     # Here, not at the top: the route modules import this one for its helpers.
-    from .routes import admin_filters, admin_routes, failures, resend
+    from .routes import admin_filters, admin_routes, deliveries, failures, resend
 
     inputs: list[type[BaseModel]] = [MessageIn, MessagePatch, AccountCreate, AccountPatch]
     outputs: list[type[BaseModel]] = [
@@ -248,6 +248,7 @@ def build() -> dict[str, Any]:
             },
             **failures.openapi_paths(),
             **resend.openapi_paths(),
+            **deliveries.openapi_paths(),
             **admin_routes.openapi_paths(),
             **admin_filters.openapi_paths(),
             **_admin_paths(),

@@ -9,6 +9,7 @@ from . import (
     admin_filters,
     admin_routes,
     dashboard,
+    deliveries,
     failures,
     feed,
     health,
@@ -27,6 +28,7 @@ def setup_routes(app: web.Application) -> None:
     stats.setup(app)
     failures.setup(app)
     resend.setup(app)
+    deliveries.setup(app)
     openapi.setup(app)
     webhooks.setup(app)
     admin.setup(app)

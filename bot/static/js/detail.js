@@ -1,6 +1,7 @@
 // The row detail panel: every field, copy buttons for ids, error and content in full.
 import { byId, fill, h } from './dom.js';
 import * as fmt from './format.js';
+import { resendable, resendButton, routeOf } from './forwarding.js';
 
 async function copyText(text) {
   if (navigator.clipboard && window.isSecureContext) {
@@ -47,13 +48,16 @@ function block(title, text, tone) {
 }
 
 export class DetailPanel {
-  constructor({ onClose }) {
+  /** onResent(row): the open row was put back to pending. */
+  constructor({ onClose, onResent }) {
     this.root = byId('detail');
     this.body = byId('detail-body');
     this.backdrop = byId('backdrop');
     this.title = byId('detail-title');
     this.id = null;
     this.returnFocus = null;
+    this.onResent = onResent;
+    this.routeCheck = null; // {id, route: Promise}: live updates re-render, ask once per row
     byId('detail-close').addEventListener('click', onClose);
     this.backdrop.addEventListener('click', onClose);
     document.addEventListener('keydown', (event) => {
@@ -99,7 +103,8 @@ export class DetailPanel {
       h('div', { class: 'detail-summary' },
         h('span', { class: `pill pill-${status}` }, row.status),
         h('span', { class: `latency ${fmt.latencyClass(row.latency_ms)}` }, fmt.latency(row.latency_ms)),
-        h('span', { class: 'muted' }, `${row.attempts} attempt${row.attempts === 1 ? '' : 's'}`)),
+        h('span', { class: 'muted' }, `${row.attempts} attempt${row.attempts === 1 ? '' : 's'}`),
+        this.resendSlot(row)),
       row.error_message ? block('Error', row.error_message, 'is-error') : null,
       block('Content', row.content || ''),
       h('dl', { class: 'kv-list' },
@@ -117,6 +122,24 @@ export class DetailPanel {
         field('Updated', fmt.fullTime(row.updated_at), { extra: h('span', { class: 'muted ago' }, fmt.ago(row.updated_at)) })),
     );
     this.show();
+  }
+
+  /** Where a Resend button goes once the row turns out to be a route's failed delivery. */
+  resendSlot(row) {
+    const slot = h('span', { class: 'detail-actions' });
+    if (!resendable(row)) return slot;
+    if (this.routeCheck?.id !== String(row.id)) {
+      this.routeCheck = { id: String(row.id), route: routeOf(row).catch(() => null) };
+    }
+    this.routeCheck.route.then((route) => {
+      if (!route || !slot.isConnected) return;
+      slot.replaceChildren(resendButton(row.id, (updated) => {
+        this.routeCheck = null;
+        if (this.id === String(updated.id)) this.render(updated);
+        this.onResent(updated);
+      }));
+    });
+    return slot;
   }
 
   hide() {

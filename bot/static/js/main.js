@@ -5,6 +5,7 @@ import { byId } from './dom.js';
 import { ExportLinks } from './exports.js';
 import { errorQuery, FailuresView } from './failures.js';
 import { FilterForm } from './filters.js';
+import { ForwardingView, VIEW as FORWARDING } from './forwarding.js';
 import * as fmt from './format.js';
 import { bindKeys } from './keys.js';
 import { LiveTail } from './live.js';
@@ -13,6 +14,9 @@ import { button, StateBox, tokenForm } from './states.js';
 import { StatsView } from './stats.js';
 import { LogTable } from './table.js';
 import { applyZone, savedZone, saveZone } from './zone.js';
+
+// The forwarding view is a view like the others: the URL may name it.
+if (!query.VIEWS.includes(FORWARDING)) query.VIEWS.push(FORWARDING);
 
 const MAX_BUFFERED = 500; // new rows held while paused; beyond that, resume reloads
 const MAX_ROWS = 1000; // lines kept on screen; older ones stay reachable with "Older"
@@ -36,11 +40,12 @@ let detailPushed = false;
 
 const table = new LogTable(byId('rows'), { onOpen: (id) => openDetail(id) });
 const stats = new StatsView();
-const detail = new DetailPanel({ onClose: () => closeDetail() });
+const detail = new DetailPanel({ onClose: () => closeDetail(), onResent: (row) => resent(row) });
 const live = new LiveTail({ onReady: loadFirstPage, onRow, onResync, onState: showLiveState });
 const stateBox = new StateBox();
 const exportLinks = new ExportLinks();
 const failures = new FailuresView({ onPick: pickFailure });
+const forwarding = new ForwardingView({ onResent: (row) => onRow(row) });
 const filterForm = new FilterForm({
   onApply: (filters) => applyState({ ...state, filters, id: null }),
   onClear: () => applyState({ ...state, filters: {}, id: null }),
@@ -62,12 +67,14 @@ function applyState(next, { history = 'push', force = false } = {}) {
   }
   byId('chart-panel').hidden = state.view !== 'chart';
   byId('failures').hidden = state.view !== 'failures';
+  byId('forwarding').hidden = state.view !== FORWARDING;
   const filtersChanged = force || !query.sameFilters(previous.filters, state.filters);
   // The stream first, the table once it is subscribed: no row falls between the two.
   if (filtersChanged) startTable();
   const rangeChanged = force || filtersChanged || previous.range !== state.range;
   if (rangeChanged) loadStats();
   if (state.view === 'failures' && (rangeChanged || previous.view !== state.view)) loadFailures();
+  if (state.view === FORWARDING && (force || previous.view !== state.view)) forwarding.load();
   syncDetail();
 }
 
@@ -289,6 +296,7 @@ function setZone(zone) {
   table.redraw();
   stats.redraw();
   failures.redraw();
+  forwarding.redraw();
   if (detail.open && table.get(detail.id)) detail.render(table.get(detail.id));
 }
 
@@ -297,6 +305,12 @@ function setZone(zone) {
 function openDetail(id) {
   detailPushed = true;
   applyState({ ...state, id: String(id) });
+}
+
+/** A delivery resent from the detail panel: the table and the forwarding view follow. */
+function resent(row) {
+  onRow(row);
+  if (state.view === FORWARDING) forwarding.refresh();
 }
 
 function closeDetail() {
@@ -361,6 +375,7 @@ window.setInterval(() => {
   if (document.visibilityState !== 'visible') return;
   loadStats({ quiet: true });
   if (state.view === 'failures') loadFailures();
+  if (state.view === FORWARDING) forwarding.refresh();
 }, STATS_REFRESH_MS);
 
 // -- start --------------------------------------------------------------------------
