@@ -20,9 +20,16 @@ QUEUED_COLUMNS = (
     "source_platform, target_platform, target_channel, attempts, next_attempt_at, created_at, "
     "parts_sent"
 )
+# Named: without statistics SQLite may take ix_logs_route (every row the route ever
+# delivered) over the queue's own partial index, and the worker polls these constantly.
+QUEUE = "message_logs INDEXED BY ix_logs_due"
 HEAD = (
-    "SELECT id, next_attempt_at FROM message_logs "
+    f"SELECT id, next_attempt_at FROM {QUEUE} "
     "WHERE route_id = ? AND next_attempt_at IS NOT NULL ORDER BY id LIMIT 1"
+)
+LANE = (
+    f"SELECT {QUEUED_COLUMNS} FROM {QUEUE} "
+    "WHERE route_id = ? AND next_attempt_at IS NOT NULL ORDER BY id LIMIT ?"
 )
 RESENDABLE = ("failed", "dead")
 
@@ -90,11 +97,7 @@ async def heads(db: Store, route_ids: list[int]) -> dict[int, int]:
 
 async def lane(db: Store, route_id: int, limit: int) -> list[Queued]:
     """A route's first `limit` queued rows, in the order they must be delivered."""
-    rows = await db.execute_read(
-        f"SELECT {QUEUED_COLUMNS} FROM message_logs "
-        "WHERE route_id = ? AND next_attempt_at IS NOT NULL ORDER BY id LIMIT ?",
-        (route_id, limit),
-    )
+    rows = await db.execute_read(LANE, (route_id, limit))
     return [Queued.of(r) for r in rows]
 
 

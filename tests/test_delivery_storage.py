@@ -250,3 +250,14 @@ async def test_queue_stats_count_waiting_and_dead_rows(db: AsyncDatabase) -> Non
     stats = await deliveries.queue_stats(db)
     assert (stats.queued, stats.dead) == (1, 1)
     assert stats.oldest_created_at is not None
+
+
+@pytest.mark.parametrize("sql", [deliveries.HEAD, deliveries.LANE])
+async def test_worker_reads_the_queue_index_not_every_delivery(db_path: Path, sql: str) -> None:
+    async with AsyncDatabase(db_path) as db:
+        await forward_routes.add(db, route())
+    params = (1,) if sql.count("?") == 1 else (1, 10)
+    with sqlite3.connect(db_path) as conn:
+        plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+    assert any("ix_logs_due" in step for step in plan), plan
+    assert not any("TEMP B-TREE" in step for step in plan), plan
