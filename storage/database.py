@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Coroutine, Hashable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -57,18 +57,24 @@ class AsyncDatabase:
         return self.engine.closed
 
     # -- primitives (interfaces.Store) ------------------------------------------------
+    # The hot ones hand back the engine's coroutine rather than awaiting it in one more
+    # frame of their own: every ingest passes through here.
 
-    async def execute_write(self, sql: str, params: Params = ()) -> WriteResult:
+    def execute_write(self, sql: str, params: Params = ()) -> Coroutine[Any, Any, WriteResult]:
         """Queue a write; after COMMIT return its own lastrowid and rowcount, or raise."""
-        return await self.engine.execute_write(sql, params)
+        return self.engine.execute_write(sql, params)
 
-    async def submit_bulk(self, bulk: BulkUpsert, params: Sequence[Any]) -> WriteResult:
+    def submit_bulk(
+        self, bulk: BulkUpsert, params: Sequence[Any]
+    ) -> Coroutine[Any, Any, WriteResult]:
         """Queue an insert the writer may merge with its neighbours into one statement."""
-        return await self.engine.submit_bulk(bulk, params)
+        return self.engine.submit_bulk(bulk, params)
 
-    async def execute_read(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+    def execute_read(
+        self, sql: str, params: Params = ()
+    ) -> Coroutine[Any, Any, list[dict[str, Any]]]:
         """Run a read on the pool; rows as dicts (identical reads in flight run once)."""
-        return await self.engine.execute_read(sql, params)
+        return self.engine.execute_read(sql, params)
 
     async def execute_one(self, sql: str, params: Params = ()) -> dict[str, Any] | None:
         rows = await self.engine.execute_read(sql, params)
