@@ -66,6 +66,12 @@ async def receive(client: TestClient[Any, Any], n: int, source: str = "chan-1") 
                                content=f"msg {n}"))
 
 
+async def receive_long(client: TestClient[Any, Any]) -> None:
+    """A message longer than two Discord messages: 2000 + 2000 + 500 characters."""
+    await post(client, message(1, status="received", target_platform="", target_channel="",
+                               latency_ms=None, content="字" * 4500))
+
+
 async def settled(client: TestClient[Any, Any]) -> list[dict[str, Any]]:
     """Wait until nothing is queued; the delivery rows then."""
     db = client.app[keys.DB]
@@ -170,8 +176,7 @@ async def test_long_text_is_split_at_the_targets_limit(
     fwd: TestClient[Any, Any], target_server: TestServer, fake: FakeTargets
 ) -> None:
     await add_route(fwd, target_server, "discord", "hook1")
-    await post(fwd, message(1, status="received", target_platform="", target_channel="",
-                            latency_ms=None, content="字" * 4500))
+    await receive_long(fwd)
     await settled(fwd)
     assert [len(t) for t in fake.got["hook1"]] == [2000, 2000, 500]
 
@@ -181,8 +186,7 @@ async def test_split_text_failing_midway_goes_on_from_the_part_not_accepted(
 ) -> None:
     await add_route(fwd, target_server, "discord", "hook1")
     fake.script("hook1", "ok", "500")
-    await post(fwd, message(1, status="received", target_platform="", target_channel="",
-                            latency_ms=None, content="字" * 4500))
+    await receive_long(fwd)
     (row,) = await settled(fwd)
     assert row["status"] == "success"
     assert [len(t) for t in fake.got["hook1"]] == [2000, 2000, 500]
@@ -193,8 +197,7 @@ async def test_resent_split_text_sends_only_the_parts_not_yet_accepted(
 ) -> None:
     await add_route(fwd, target_server, "discord", "hook1")
     fake.script("hook1", "ok", "400")
-    await post(fwd, message(1, status="received", target_platform="", target_channel="",
-                            latency_ms=None, content="字" * 4500))
+    await receive_long(fwd)
     (dead,) = await settled(fwd)
     assert dead["status"] == "dead"
     resp = await fwd.post(f"/api/messages/{dead['id']}/resend")
