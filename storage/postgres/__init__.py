@@ -1,0 +1,1 @@
+"""The PostgreSQL engine (asyncpg): schema and migrations, SQL translation, engine."""
