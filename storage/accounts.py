@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypedDict, TypeVar
+from typing import Any, TypedDict
 
 from .errors import IntegrityViolation, StorageError
 from .interfaces import Store
 from .secretbox import SecretBox, from_rest, to_rest
 from .timeutil import ms_to_iso, now_ms
 
-T = TypeVar("T")
 COLUMNS = "id, email, password_encrypted, cookie, status, last_active, created_at"
 # What admins see: whether a secret is set, never the value or its ciphertext.
 SUMMARY = (
@@ -21,8 +18,6 @@ SUMMARY = (
     "coalesce(cookie, '') != '' AS has_cookie"
 )
 STATUSES = ("offline", "online", "error", "disabled")
-# The message SQLite gives when the (case-insensitive) unique email index refuses a row.
-EMAIL_TAKEN = "UNIQUE constraint failed: accounts.email"
 INSERT = (
     "INSERT INTO accounts (email, password_encrypted, cookie, status, created_at) "
     "VALUES (?, ?, ?, ?, ?)"
@@ -74,7 +69,8 @@ async def _insert(db: Store, email: str, values: tuple[Any, ...]) -> int:
     try:
         result = await db.execute_write(INSERT, (email, *values))
     except IntegrityViolation as exc:
-        if EMAIL_TAKEN not in str(exc):
+        # The id is generated: the one unique key a new row can collide on is the email.
+        if exc.kind != "unique":
             raise
         raise DuplicateEmail(
             f"an account with email {email!r} exists (emails compare case-insensitively)"
@@ -197,103 +193,88 @@ async def get_password(db: Store, account_id: int, box: SecretBox) -> str | None
 
 # -- writes that replace or drop secrets: old bytes are zeroed, not left in free space ----
 
-async def _scrubbed(db: Store, fn: Callable[[sqlite3.Connection], T]) -> T:
-    """Run `fn` in one transaction on the writer thread with secure_delete on.
-
-    secure_delete makes SQLite overwrite freed cells and pages with zeros, so a replaced
-    secret (or a legacy unsealed one) does not linger in the file's free space.
-    """
-
-    def run(conn: sqlite3.Connection) -> T:
-        previous = int(conn.execute("PRAGMA secure_delete").fetchone()[0])
-        conn.execute("PRAGMA secure_delete = 1")
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = fn(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            return result
-        finally:
-            conn.execute(f"PRAGMA secure_delete = {previous}")
-
-    return await _on_writer(db, run)
+# Rewrites compare the secrets they read (IS: NULL equals NULL), so a change that came in
+# between is never overwritten with a value sealed from the old one: the caller reads
+# again and retries.
+_SAME_SECRETS = "password_encrypted IS NOT DISTINCT FROM ? AND cookie IS NOT DISTINCT FROM ?"
+_RETRIES = 5
 
 
-async def _on_writer(db: Store, fn: Callable[[sqlite3.Connection], T]) -> T:
-    # The engine turns its own errors into typed storage errors.
-    return await db.run_on_writer(fn)
+async def _secrets(db: Store, account_id: int) -> tuple[str | None, str | None] | None:
+    row = await db.execute_one(
+        "SELECT password_encrypted, cookie FROM accounts WHERE id = ?", (account_id,)
+    )
+    return None if row is None else (row["password_encrypted"], row["cookie"])
 
 
 async def update(
     db: Store, box: SecretBox, account_id: int, changes: AccountChanges
 ) -> bool:
     """Apply `changes`; legacy unsealed secrets of the row are sealed on the way. False: no row."""
-
-    def apply(conn: sqlite3.Connection) -> bool:
-        row = conn.execute(
-            "SELECT password_encrypted, cookie FROM accounts WHERE id = ?", (account_id,)
-        ).fetchone()
-        if row is None:
+    given = {"password": changes.get("password"), "cookie": changes.get("cookie")}
+    for _ in range(_RETRIES):
+        current = await _secrets(db, account_id)
+        if current is None:
             return False
-        given = {"password": changes.get("password"), "cookie": changes.get("cookie")}
         values: dict[str, str | None] = {}
         if "status" in changes:
             values["status"] = changes["status"]
-        for (field, column), current in zip(SECRET_COLUMNS.items(), row, strict=True):
+        for (field, column), old in zip(SECRET_COLUMNS.items(), current, strict=True):
             if field in changes:
                 new = given[field]
                 values[column] = box.seal(new) if new else None
-            elif box.is_legacy(current):
-                values[column] = box.seal(current)
-        if values:
-            assignments = ", ".join(f"{column} = ?" for column in values)
-            conn.execute(
-                f"UPDATE accounts SET {assignments} WHERE id = ?", (*values.values(), account_id)
-            )
-        return True
-
-    return await _scrubbed(db, apply)
+            elif old and box.is_legacy(old):
+                values[column] = box.seal(old)
+        if not values:
+            return True
+        assignments = ", ".join(f"{column} = ?" for column in values)
+        result = await db.scrubbed_write(
+            f"UPDATE accounts SET {assignments} WHERE id = ? AND {_SAME_SECRETS}",
+            (*values.values(), account_id, *current),
+        )
+        if result.rowcount:
+            return True
+    raise StorageError(f"account {account_id} kept changing while it was being updated")
 
 
 async def delete(db: Store, account_id: int) -> bool:
-    def drop(conn: sqlite3.Connection) -> bool:
-        return conn.execute("DELETE FROM accounts WHERE id = ?", (account_id,)).rowcount > 0
-
-    return await _scrubbed(db, drop)
+    result = await db.scrubbed_write("DELETE FROM accounts WHERE id = ?", (account_id,))
+    return result.rowcount > 0
 
 
 async def encrypt_all(db: Store, box: SecretBox) -> EncryptReport:
     """Seal every legacy unsealed secret, re-seal old keys' ones, then truncate the WAL."""
     counts = {"sealed": 0, "rotated": 0, "unchanged": 0}
-
-    def seal_all(conn: sqlite3.Connection) -> None:
-        rows = conn.execute("SELECT id, password_encrypted, cookie FROM accounts").fetchall()
-        for account_id, *secrets in rows:
-            new: list[str | None] = []
-            for old in secrets:
-                kind = "unchanged" if box.is_current(old) else (
-                    "rotated" if box.is_sealed(old) else "sealed"
+    rows = await db.execute_read("SELECT id FROM accounts ORDER BY id")
+    for row in rows:
+        for _ in range(_RETRIES):
+            current = await _secrets(db, row["id"])
+            if current is None:
+                break  # deleted meanwhile
+            kinds = [
+                "unchanged" if box.is_current(old) else (
+                    "rotated" if box.is_sealed(old) else "sealed")
+                for old in current
+            ]
+            new = [old if kind == "unchanged" else box.reseal(old)
+                   for old, kind in zip(current, kinds, strict=True)]
+            if new == list(current):
+                done = True
+            else:
+                result = await db.scrubbed_write(
+                    "UPDATE accounts SET password_encrypted = ?, cookie = ? "
+                    f"WHERE id = ? AND {_SAME_SECRETS}",
+                    (*new, row["id"], *current),
                 )
-                counts[kind] += bool(old)
-                new.append(old if kind == "unchanged" else box.reseal(old))
-            if new != secrets:
-                conn.execute(
-                    "UPDATE accounts SET password_encrypted = ?, cookie = ? WHERE id = ?",
-                    (*new, account_id),
-                )
-
-    await _scrubbed(db, seal_all)
-
-    def truncate_wal(conn: sqlite3.Connection) -> tuple[bool, int]:
-        # Old WAL frames may still hold the unsealed pages: copy back and cut the file.
-        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-        return not busy, int(conn.execute("PRAGMA freelist_count").fetchone()[0])
-
-    truncated, free = await _on_writer(db, truncate_wal)
+                done = result.rowcount > 0
+            if done:
+                for old, kind in zip(current, kinds, strict=True):
+                    counts[kind] += bool(old)
+                break
+        else:
+            raise StorageError(f"account {row['id']} kept changing while it was being sealed")
+    # Old WAL frames (old row versions) may still hold the unsealed values.
+    truncated, free = await db.forget_old_versions()
     return EncryptReport(
         counts["sealed"], counts["rotated"], counts["unchanged"], truncated, free
     )

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Hashable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 from . import accounts, message_logs
-from .interfaces import BulkUpsert, ChangeListener, ConnFn, Dialect, Params, WriteResult
+from .interfaces import BulkUpsert, ChangeListener, Dialect, Params, Statement, WriteResult
 from .secretbox import SecretBox
 from .sqlite.engine import SqliteEngine
-
-T = TypeVar("T")
 
 
 class AsyncDatabase:
@@ -80,15 +78,34 @@ class AsyncDatabase:
         rows = await self.engine.execute_read(sql, params)
         return rows[0] if rows else None
 
-    async def run_read(
-        self, fn: ConnFn[T], key: Hashable | None = None, share: Callable[[T], T] | None = None
-    ) -> T:
-        """Run `fn(connection)` on a read connection (see SqliteEngine.run_read)."""
-        return await self.engine.run_read(fn, key, share)
+    async def read_many(
+        self, statements: Sequence[Statement]
+    ) -> list[list[dict[str, Any]]]:
+        """Run every statement in one snapshot; each one's rows as dicts."""
+        return await self.engine.read_many(statements)
 
-    async def run_on_writer(self, fn: ConnFn[T]) -> T:
-        """Run `fn(connection)` on the writer between batches (maintenance)."""
-        return await self.engine.run_on_writer(fn)
+    def read_shown(
+        self,
+        sql: str,
+        params: Sequence[Any],
+        columns: Sequence[str],
+        time_columns: set[str],
+        shared: bool = True,
+    ) -> Coroutine[Any, Any, list[dict[str, Any]]]:
+        """Rows of `sql` (selecting `columns`), times as ISO text; identical reads shared."""
+        return self.engine.read_shown(sql, params, columns, time_columns, shared)
+
+    async def scrubbed_write(self, sql: str, params: Params = ()) -> WriteResult:
+        """A write in its own transaction that leaves no old bytes behind (secrets)."""
+        return await self.engine.scrubbed_write(sql, params)
+
+    async def forget_old_versions(self) -> tuple[bool, int]:
+        """Drop what still holds old row versions (SQLite: the WAL): (done, free pages)."""
+        return await self.engine.forget_old_versions()
+
+    async def reclaim_space(self) -> int:
+        """Give space freed by deletes back, in short steps; how many pages."""
+        return await self.engine.reclaim_space()
 
     async def flush_search_index(self) -> int:
         """Index for search the rows not indexed yet; how many (searches never need it)."""

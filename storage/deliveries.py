@@ -7,7 +7,6 @@ here, so a restart (even after SIGKILL) resumes where the last one stopped.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,17 +19,21 @@ QUEUED_COLUMNS = (
     "source_platform, target_platform, target_channel, attempts, next_attempt_at, created_at, "
     "parts_sent"
 )
-# Named: without statistics SQLite may take ix_logs_route (every row the route ever
-# delivered) over the queue's own partial index, and the worker polls these constantly.
-QUEUE = "message_logs INDEXED BY ix_logs_due"
+# `{queue}` is message_logs read through the queue's own partial index, named where the
+# engine needs it: without statistics SQLite may take ix_logs_route (every row the route
+# ever delivered), and the worker polls these constantly.
 HEAD = (
-    f"SELECT id, next_attempt_at FROM {QUEUE} "
+    "SELECT id, next_attempt_at FROM {queue} "
     "WHERE route_id = ? AND next_attempt_at IS NOT NULL ORDER BY id LIMIT 1"
 )
 LANE = (
-    f"SELECT {QUEUED_COLUMNS} FROM {QUEUE} "
+    f"SELECT {QUEUED_COLUMNS} FROM {{queue}} "
     "WHERE route_id = ? AND next_attempt_at IS NOT NULL ORDER BY id LIMIT ?"
 )
+
+
+def _queue(db: Store, sql: str) -> str:
+    return sql.format(queue=db.dialect.hinted("message_logs", "ix_logs_due"))
 RESENDABLE = ("failed", "dead")
 
 
@@ -84,20 +87,18 @@ class Queued:
 async def heads(db: Store, route_ids: list[int]) -> dict[int, int]:
     """Each route's first queued row: route id -> when it is due (routes with none left out)."""
 
-    def read(conn: sqlite3.Connection) -> dict[int, int]:
-        found: dict[int, int] = {}
-        for route_id in route_ids:
-            row = conn.execute(HEAD, (route_id,)).fetchone()
-            if row is not None:
-                found[route_id] = int(row[1])
-        return found
-
-    return await db.run_read(read)
+    head = _queue(db, HEAD)
+    answers = await db.read_many([(head, (route_id,)) for route_id in route_ids])
+    return {
+        route_id: int(rows[0]["next_attempt_at"])
+        for route_id, rows in zip(route_ids, answers, strict=True)
+        if rows
+    }
 
 
 async def lane(db: Store, route_id: int, limit: int) -> list[Queued]:
     """A route's first `limit` queued rows, in the order they must be delivered."""
-    rows = await db.execute_read(LANE, (route_id, limit))
+    rows = await db.execute_read(_queue(db, LANE), (route_id, limit))
     return [Queued.of(r) for r in rows]
 
 
@@ -130,7 +131,8 @@ async def part_sent(db: Store, row_id: int, parts: int, sent_id: str | None) -> 
     """The target accepted the first `parts` parts of a split delivery (the last of them
     had id `sent_id`): a retry or a resend goes on from the next one."""
     await db.execute_write(
-        "INSERT OR REPLACE INTO sent_parts (log_id, part, sent_id) VALUES (?, ?, ?)",
+        "INSERT INTO sent_parts (log_id, part, sent_id) VALUES (?, ?, ?) "
+        "ON CONFLICT (log_id, part) DO UPDATE SET sent_id = excluded.sent_id",
         (row_id, parts, sent_id),
     )
 

@@ -26,6 +26,11 @@ class QueryTimeout(StorageError):
 class IntegrityViolation(StorageError):
     """A constraint (unique, not null, check, foreign key) rejected the write."""
 
+    def __init__(self, message: str, kind: str | None = None) -> None:
+        super().__init__(message)
+        # "unique", "not_null", "check" or "foreign_key" when the engine says which.
+        self.kind = kind
+
 
 class StorageIOError(StorageError):
     """The disk refused the write (full, read-only, I/O error, locked too long)."""

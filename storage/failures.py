@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -42,18 +41,11 @@ def _query(
     # scan to failures in the window; one pass groups by message and target together.
     where = " AND ".join([f"m.status IN ({marks})", *clauses])
     sql = (
-        "SELECT m.error_message, m.target_platform, m.target_channel, count(*), "
-        f"max(m.created_at) FROM message_logs AS m WHERE {where} "
+        "SELECT m.error_message, m.target_platform, m.target_channel, count(*) AS n, "
+        f"max(m.created_at) AS last FROM message_logs AS m WHERE {where} "
         "GROUP BY m.error_message, m.target_platform, m.target_channel"
     )
     return sql, [*statuses, *params]
-
-
-def _read(sql: str, params: list[Any]) -> Callable[[sqlite3.Connection], list[Any]]:
-    def run(conn: sqlite3.Connection) -> list[Any]:
-        return conn.execute(sql, params).fetchall()
-
-    return run
 
 
 async def groups(
@@ -66,10 +58,11 @@ async def groups(
     ):
         return {"statuses": list(statuses), "total": 0, "groups": []}
     sql, params = _query(db.dialect, filt, statuses)
-    rows = await db.run_read(_read(sql, params))
+    rows = await db.execute_read(sql, params)
     by_error: dict[str | None, _Group] = {}
     total = 0
-    for error, platform, channel, n, last in rows:
+    for row in rows:
+        error, platform, channel, n, last = row.values()
         group = by_error.get(error)
         if group is None:
             group = by_error[error] = _Group(error)

@@ -75,7 +75,7 @@ async def add(db: Store, route: NewRoute) -> int:
     try:
         result = await db.execute_write(INSERT, params)
     except IntegrityViolation as exc:
-        if "UNIQUE" not in str(exc):
+        if exc.kind != "unique":
             raise
         raise DuplicateRoute("a route from this source channel to this target exists") from None
     assert result.lastrowid is not None

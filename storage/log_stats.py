@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from .interfaces import Dialect, Store
+from .interfaces import Dialect, Statement, Store
 from .layout import COUNT_BUCKET_MS, FOLDED_TO, LATENCY_ROUNDED, LATENCY_TABLES
 from .message_logs import LogFilter
 from .timeutil import ms_to_iso
@@ -55,27 +53,22 @@ async def summary(
     )
     if rollup:
         since_ms -= since_ms % COUNT_BUCKET_MS
-        raw = await db.run_read(_from_rollups(filt, since_ms, until_ms, bucket_ms))
+        queries = _from_rollups(db.dialect, filt, since_ms, until_ms, bucket_ms)
     else:
-        raw = await db.run_read(_from_rows(db.dialect, filt, since_ms, until_ms, bucket_ms))
+        queries = _from_rows(db.dialect, filt, since_ms, until_ms, bucket_ms)
+    # One snapshot: the counts and the latencies agree with each other.
+    rows, latencies = await db.read_many(queries)
+    raw = {"rows": [tuple(r.values()) for r in rows],
+           "latencies": [tuple(r.values()) for r in latencies]}
     return _shape(raw, since_ms, until_ms, bucket_ms)
 
 
 Raw = dict[str, list[Any]]
 
 
-def _snapshot(conn: sqlite3.Connection, queries: list[tuple[str, list[Any]]]) -> list[Any]:
-    # One trip, one snapshot: the answers agree with each other.
-    conn.execute("BEGIN")
-    try:
-        return [conn.execute(sql, params).fetchall() for sql, params in queries]
-    finally:
-        conn.execute("COMMIT")
-
-
 def _from_rollups(
-    filt: LogFilter, since_ms: int, until_ms: int, bucket_ms: int
-) -> Callable[[sqlite3.Connection], Raw]:
+    dialect: Dialect, filt: LogFilter, since_ms: int, until_ms: int, bucket_ms: int
+) -> list[Statement]:
     # The same filters on the rollups and on the tail not folded into them yet.
     extra = tail_extra = ""
     params: list[Any] = []
@@ -84,8 +77,8 @@ def _from_rollups(
         tail_extra += " AND status = ?"
         params.append(filt.status)
     if filt.platform is not None:
-        extra += " AND platform = ? COLLATE NOCASE"
-        tail_extra += " AND target_platform = ? COLLATE NOCASE"
+        extra += f" AND {dialect.equals_caseless('platform')}"
+        tail_extra += f" AND {dialect.equals_caseless('target_platform')}"
         params.append(filt.platform)
     table, span = list(LATENCY_TABLES.items())[
         0 if until_ms - since_ms <= HOURLY_LATENCY_MAX_SPAN_MS else 1
@@ -93,58 +86,45 @@ def _from_rollups(
     latency_since = since_ms - since_ms % span
     tail = f"FROM message_logs WHERE id > {FOLDED_TO} AND created_at >= ?"
     counts = (
-        f"SELECT bucket - bucket % {int(bucket_ms)} AS t, status, platform, sum(n) FROM ("
+        f"SELECT bucket - bucket % {int(bucket_ms)} AS t, status, platform, "
+        "CAST(sum(n) AS BIGINT) AS total FROM ("
         f"SELECT bucket, status, platform, n FROM stats_counts "
         f"WHERE bucket >= ? AND bucket < ?{extra} UNION ALL "
         f"SELECT created_at - created_at % {COUNT_BUCKET_MS}, status, target_platform, 1 "
         f"{tail} AND created_at - created_at % {COUNT_BUCKET_MS} < ?{tail_extra}"
-        ") GROUP BY t, status, platform HAVING sum(n) != 0"
+        ") AS u GROUP BY t, status, platform HAVING sum(n) != 0"
     )
     rounded = LATENCY_ROUNDED.format(l="latency_ms")
     latencies = (
-        f"SELECT latency, sum(n) FROM (SELECT latency, n FROM {table} "
+        f"SELECT latency, CAST(sum(n) AS BIGINT) AS total FROM (SELECT latency, n FROM {table} "
         f"WHERE bucket >= ? AND bucket < ?{extra} UNION ALL SELECT {rounded}, 1 {tail} "
         f"AND created_at - created_at % {span} < ? AND latency_ms IS NOT NULL{tail_extra}) "
-        "GROUP BY latency HAVING sum(n) > 0 ORDER BY latency"
+        "AS u GROUP BY latency HAVING sum(n) > 0 ORDER BY latency"
     )
 
-    def run(conn: sqlite3.Connection) -> Raw:
-        rows, lat = _snapshot(
-            conn,
-            [
-                (counts, [since_ms, until_ms, *params, since_ms, until_ms, *params]),
-                (
-                    latencies,
-                    [latency_since, until_ms, *params, latency_since, until_ms, *params],
-                ),
-            ],
-        )
-        return {"rows": rows, "latencies": lat}
-
-    return run
+    return [
+        (counts, [since_ms, until_ms, *params, since_ms, until_ms, *params]),
+        (latencies, [latency_since, until_ms, *params, latency_since, until_ms, *params]),
+    ]
 
 
 def _from_rows(
     dialect: Dialect, filt: LogFilter, since_ms: int, until_ms: int, bucket_ms: int
-) -> Callable[[sqlite3.Connection], Raw]:
+) -> list[Statement]:
     ranged = replace(filt, since_ms=since_ms, until_ms=until_ms)
     clauses, params = ranged.where(dialect)
     where = " AND ".join(clauses)
     bucket = dialect.time_bucket("m.created_at", bucket_ms)
     counts = (
-        f"SELECT {bucket} AS t, m.status, m.target_platform, count(*) "
+        f"SELECT {bucket} AS t, m.status, m.target_platform, count(*) AS n "
         f"FROM message_logs AS m WHERE {where} GROUP BY t, m.status, m.target_platform"
     )
     latencies = (
-        "SELECT m.latency_ms, count(*) FROM message_logs AS m "
+        "SELECT m.latency_ms, count(*) AS n FROM message_logs AS m "
         f"WHERE {where} AND m.latency_ms IS NOT NULL GROUP BY m.latency_ms ORDER BY 1"
     )
 
-    def run(conn: sqlite3.Connection) -> Raw:
-        rows, lat = _snapshot(conn, [(counts, params), (latencies, params)])
-        return {"rows": rows, "latencies": lat}
-
-    return run
+    return [(counts, params), (latencies, params)]
 
 
 def _shape(raw: Raw, since_ms: int, until_ms: int, bucket_ms: int) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from .interfaces import BulkUpsert, Dialect, Store, copy_rows, share_key
+from .interfaces import BulkUpsert, Dialect, Store
 from .timeutil import now_ms
 
 COLUMN_NAMES = (
@@ -142,15 +142,16 @@ class LogFilter:
     ) -> tuple[list[str], list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
-        for column, value, collation in (
-            ("status", self.status, ""),
-            ("target_platform", self.platform, " COLLATE NOCASE"),
-            ("kook_channel_id", self.channel, ""),
-            ("sender_name", self.sender, " COLLATE NOCASE"),
+        for column, value, caseless in (
+            ("status", self.status, False),
+            ("target_platform", self.platform, True),
+            ("kook_channel_id", self.channel, False),
+            ("sender_name", self.sender, True),
         ):
             if value is not None:
-                # The caseless columns have caseless indexes (schema.CASELESS_INDEXES).
-                clauses.append(f"m.{column} = ?{collation}")
+                clauses.append(
+                    dialect.equals_caseless(f"m.{column}") if caseless else f"m.{column} = ?"
+                )
                 params.append(value)
         if self.since_ms is not None:
             clauses.append("m.created_at >= ?")
@@ -237,10 +238,8 @@ async def _candidates_hold_the_page(db: Store, q: str, last: dict[str, Any]) -> 
 
 async def _fetch(db: Store, inner_sql: str, params: list[Any]) -> list[dict[str, Any]]:
     """Rows of `inner_sql` (selecting COLUMN_NAMES) as presented dicts, in one step."""
-    sql = db.dialect.json_rows(COLUMN_NAMES, TIME_COLUMNS, inner_sql)
     # Dashboards polling the same page at once share one run of it.
-    fetch = db.dialect.fetch_json(sql, params)
-    return await db.run_read(fetch, share_key(sql, params), copy_rows)
+    return await db.read_shown(inner_sql, params, COLUMN_NAMES, TIME_COLUMNS)
 
 
 def _prefixed(alias: str) -> str:
@@ -276,10 +275,8 @@ async def change_log(db: Store) -> ChangeLog:
         "(SELECT max(seq) FROM log_changes) AS latest"
     )
     if row is None or row["latest"] is None:
-        # Trimmed empty or never used: AUTOINCREMENT still knows the last number.
-        mark = await db.execute_one(
-            "SELECT seq FROM sqlite_sequence WHERE name = 'log_changes'"
-        )
+        # Trimmed empty or never used: the identity still knows the last number.
+        mark = await db.execute_one(db.dialect.sequence_mark("log_changes"))
         return ChangeLog(None, int(mark["seq"]) if mark else 0)
     return ChangeLog(int(row["oldest"]), int(row["latest"]))
 
@@ -307,8 +304,9 @@ async def _fetch_with_seq(
     db: Store, inner_sql: str, params: list[Any]
 ) -> list[dict[str, Any]]:
     # Never shared between callers: each pops the seq it was handed.
-    sql = db.dialect.json_rows(("seq", *COLUMN_NAMES), TIME_COLUMNS, inner_sql)
-    return await db.run_read(db.dialect.fetch_json(sql, params))
+    return await db.read_shown(
+        inner_sql, params, ("seq", *COLUMN_NAMES), TIME_COLUMNS, shared=False
+    )
 
 
 async def iterate(

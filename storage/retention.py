@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -13,20 +12,12 @@ from .timeutil import now_ms
 DAY_MS = 86_400_000
 # Rows per DELETE: each is one short transaction, so other writes interleave with a purge.
 DELETE_BATCH = 500
-# Pages per PRAGMA incremental_vacuum call (4 MB at the default page size).
-VACUUM_STEP_PAGES = 1024
-AUTO_VACUUM_INCREMENTAL = 2
 
 _OLD_LOG_IDS = (
     "SELECT id FROM message_logs WHERE created_at < ? ORDER BY created_at LIMIT ?"
 )
 # Tables whose foreign keys point at message_logs (the older runtime's failed_messages):
 # their rows of a deleted log go first, or the foreign key would refuse the delete.
-_REFERENCING = (
-    "SELECT m.name AS tbl, f.\"from\" AS col FROM sqlite_master AS m "
-    "JOIN pragma_foreign_key_list(m.name) AS f "
-    "WHERE m.type = 'table' AND f.\"table\" = 'message_logs'"
-)
 # Webhook de-duplication keys older than the logs they guarded are of no more use.
 _DELETE_EVENTS = (
     "DELETE FROM webhook_events WHERE (source, event_id) IN "
@@ -34,12 +25,7 @@ _DELETE_EVENTS = (
 )
 
 # The statistics rollups (kept by triggers on message_logs) count deleted logs down to 0
-# but keep their rows; these find those tables and their keys.
-_ROLLUP_TABLES = (
-    "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'stats\\_%' ESCAPE '\\'"
-)
-_PRIMARY_KEY = "SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk"
-_COLUMNS = "SELECT name FROM pragma_table_info(?)"
+# but keep their rows: the dialect finds those tables and their keys.
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +64,8 @@ async def purge_logs_batches(
     db: Store, cutoff_ms: int, batch: int = DELETE_BATCH
 ) -> AsyncIterator[int]:
     """Delete message logs created before `cutoff_ms`, one short batch per step."""
-    refs = [(r["tbl"], r["col"]) for r in await db.execute_read(_REFERENCING)]
+    refs = [(r["tbl"], r["col"])
+            for r in await db.execute_read(db.dialect.referencing_sql, ("message_logs",))]
     while True:
         rows = await db.execute_read(_OLD_LOG_IDS, (cutoff_ms, batch))
         ids = [r["id"] for r in rows]
@@ -112,10 +99,10 @@ async def purge_empty_rollups(
 ) -> int:
     """Drop statistics buckets before `cutoff_ms` that deleting their logs brought to 0."""
     deleted = 0
-    for row in await db.execute_read(_ROLLUP_TABLES):
+    for row in await db.execute_read(db.dialect.rollup_tables_sql):
         table = row["name"]
-        keys = [r["name"] for r in await db.execute_read(_PRIMARY_KEY, (table,))]
-        names = {r["name"] for r in await db.execute_read(_COLUMNS, (table,))}
+        keys = [r["name"] for r in await db.execute_read(db.dialect.primary_key_sql, (table,))]
+        names = {r["name"] for r in await db.execute_read(db.dialect.columns_sql, (table,))}
         if not keys or not {"bucket", "n"} <= names:
             continue
         key = ", ".join(_quoted(k) for k in keys)
@@ -127,38 +114,11 @@ async def purge_empty_rollups(
     return deleted
 
 
-def _freelist(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA freelist_count").fetchone()[0])
-
-
-def _vacuum_step(conn: sqlite3.Connection) -> int:
-    """Free up to VACUUM_STEP_PAGES pages; how many free pages are left."""
-    if conn.execute("PRAGMA auto_vacuum").fetchone()[0] == AUTO_VACUUM_INCREMENTAL:
-        # The pragma frees one page per step: fetch every row so it runs to the end.
-        conn.execute(f"PRAGMA incremental_vacuum({VACUUM_STEP_PAGES})").fetchall()
-    # Without INCREMENTAL (a file migrated from the older runtime) nothing is freed here;
-    # SQLite reuses the free pages for new rows instead.
-    return _freelist(conn)
-
-
-async def reclaim_space(db: Store) -> int:
-    """Hand free pages back to the file system in short steps; how many were freed."""
-    before = await db.run_on_writer(_freelist)
-    left = before
-    while left:
-        after = await db.run_on_writer(_vacuum_step)
-        if after >= left:
-            break
-        left = after
-        await asyncio.sleep(0)  # other writes go between the steps
-    return before - left
-
-
 async def apply(db: Store, days: int, now: int | None = None) -> RetentionReport:
     """One retention pass: rows older than `days` days go, their space is reclaimed."""
     cutoff = cutoff_for(days, now)
     logs = await purge_logs(db, cutoff)
     events = await purge_events(db, cutoff)
     rollups = await purge_empty_rollups(db, cutoff)
-    freed = await reclaim_space(db)
+    freed = await db.reclaim_space()
     return RetentionReport(cutoff, logs, events, rollups, freed)

@@ -21,7 +21,7 @@ import pytest
 
 from storage import AsyncDatabase, LogFilter, log_stats
 from storage import message_logs as logs
-from storage.sqlite.dialect import SqliteDialect
+from storage.sqlite.dialect import SqliteDialect, fetch_json, json_rows
 
 DAY = 86_400_000
 END = 1_800_000_000_000
@@ -61,8 +61,13 @@ class RecordingDb:
         rows = await self.execute_read(sql, params)
         return rows[0] if rows else None
 
-    async def run_read(self, fn: Callable[[Any], Any], key: Any = None, share: Any = None) -> Any:
-        return fn(RecordingConnection(self.conn, self.seen))
+    async def read_many(self, statements: Any) -> list[list[dict[str, Any]]]:
+        return [await self.execute_read(sql, params) for sql, params in statements]
+
+    async def read_shown(self, sql: str, params: Any, columns: Any, time_columns: set[str],
+                         shared: bool = True) -> list[dict[str, Any]]:
+        fetch = fetch_json(json_rows(columns, time_columns, sql), params)
+        return fetch(RecordingConnection(self.conn, self.seen))  # type: ignore[arg-type]
 
 
 def _fill(path: Path) -> None:

@@ -26,7 +26,7 @@ async def index_hits(db: AsyncDatabase, phrase: str) -> int:
 
 async def index_is_intact(db: AsyncDatabase) -> None:
     # FTS5 raises SQLITE_CORRUPT_VTAB if the index disagrees with message_logs.
-    await db.run_on_writer(
+    await db.engine.run_on_writer(
         lambda conn: conn.execute(
             "INSERT INTO message_fts(message_fts, rank) VALUES ('integrity-check', 1)"
         )

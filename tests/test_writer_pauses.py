@@ -90,7 +90,7 @@ async def test_wal_size_counts_the_frames_in_use_not_the_rewound_file(db: AsyncD
         # The next write rewinds the WAL to its start; the file keeps its size.
         conn.execute("UPDATE message_logs SET attempts = attempts + 1 WHERE id = 1")
 
-    await db.run_on_writer(restart_then_write)
+    await db.engine.run_on_writer(restart_then_write)
     wal = db.stats()["wal"]
     assert wal["bytes"] < in_use
     assert wal["file_bytes"] >= in_use

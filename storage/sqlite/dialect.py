@@ -124,6 +124,24 @@ def fetch_json(
     return run
 
 
+def equals_caseless(column: str) -> str:
+    # The caseless columns have caseless indexes (schema.CASELESS_INDEXES).
+    return f"{column} = ? COLLATE NOCASE"
+
+
+def hinted(table: str, index: str) -> str:
+    """`table` read through `index`: without statistics SQLite may pick a worse one."""
+    return f"{table} INDEXED BY {index}"
+
+
+def sequence_mark(table: str) -> str:
+    # AUTOINCREMENT keeps the last number handed out even when the table is empty.
+    return (
+        "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = "
+        f"'{table}'), 0) AS seq"
+    )
+
+
 class SqliteDialect:
     """The functions above, as the engine hands them to the domain (interfaces.Dialect)."""
 
@@ -131,5 +149,17 @@ class SqliteDialect:
     text_search = staticmethod(text_search)
     fts_candidates = staticmethod(fts_candidates)
     time_bucket = staticmethod(time_bucket)
-    json_rows = staticmethod(json_rows)
-    fetch_json = staticmethod(fetch_json)
+    equals_caseless = staticmethod(equals_caseless)
+    hinted = staticmethod(hinted)
+    sequence_mark = staticmethod(sequence_mark)
+    referencing_sql = (
+        "SELECT m.name AS tbl, f.\"from\" AS col FROM sqlite_master AS m "
+        "JOIN pragma_foreign_key_list(m.name) AS f "
+        "WHERE m.type = 'table' AND f.\"table\" = ?"
+    )
+    rollup_tables_sql = (
+        "SELECT name FROM sqlite_master WHERE type = 'table' "
+        "AND name LIKE 'stats\\_%' ESCAPE '\\'"
+    )
+    primary_key_sql = "SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk"
+    columns_sql = "SELECT name FROM pragma_table_info(?)"

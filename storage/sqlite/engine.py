@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 from ..errors import StorageClosedError, StorageError
 from ..interfaces import BulkUpsert, WriteResult, copy_rows, share_key
 from ..timeutil import now_ms
-from . import schema
+from . import schema, upkeep
 from .checkpoint import CheckpointMode, WalKeeper
 from .conn import configure_writer, open_writer
-from .dialect import SqliteDialect
+from .dialect import SqliteDialect, fetch_json, json_rows
 from .error_codes import translate
 from .fts_tail import FtsTail
 from .id_mark import IdMark
@@ -246,6 +246,56 @@ class SqliteEngine:
     async def run_on_writer(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(connection)` on the writer thread between batches (maintenance)."""
         return await self._live_writer().run_sync(fn)
+
+    async def read_many(
+        self, statements: Sequence[tuple[str, Sequence[Any] | dict[str, Any]]]
+    ) -> list[list[dict[str, Any]]]:
+        """Run every statement in one read transaction (one snapshot); rows as dicts."""
+        result: list[list[dict[str, Any]]] = await self._live_pool().run(
+            upkeep.snapshot(statements)
+        )
+        return result
+
+    async def read_shown(
+        self,
+        sql: str,
+        params: Sequence[Any],
+        columns: Sequence[str],
+        time_columns: set[str],
+        shared: bool = True,
+    ) -> list[dict[str, Any]]:
+        """Rows of `sql` (selecting `columns`) with times as ISO text, in one step.
+
+        Identical reads in flight share one run when `shared` (each caller its own copy).
+        """
+        wrapped = json_rows(columns, time_columns, sql)
+        fetch = fetch_json(wrapped, params)
+        if not shared:
+            return await self._live_pool().run(fetch)
+        return await self._live_pool().run(fetch, share_key(wrapped, params), copy_rows)
+
+    async def scrubbed_write(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
+    ) -> WriteResult:
+        """A write in its own transaction whose freed bytes are zeroed (secrets)."""
+        lastrowid, rowcount, rows = await self.run_on_writer(upkeep.scrubbed(sql, params))
+        return WriteResult(lastrowid, rowcount, rows or None)
+
+    async def forget_old_versions(self) -> tuple[bool, int]:
+        """Truncate the WAL, whose old frames may hold replaced secrets: (done, free pages)."""
+        return await self.run_on_writer(upkeep.truncate_wal)
+
+    async def reclaim_space(self) -> int:
+        """Hand free pages back to the file system in short steps; how many were freed."""
+        before = await self.run_on_writer(upkeep.freelist)
+        left = before
+        while left:
+            after = await self.run_on_writer(upkeep.vacuum_step)
+            if after >= left:
+                break
+            left = after
+            await asyncio.sleep(0)  # other writes go between the steps
+        return before - left
 
     async def flush_search_index(self) -> int:
         """Index the rows the writer has not indexed for search yet; how many it took.

@@ -57,7 +57,7 @@ def translate(exc: sqlite3.Error) -> StorageError:
     code = primary_code(exc)
     err: StorageError
     if isinstance(exc, sqlite3.IntegrityError):
-        err = IntegrityViolation(str(exc))
+        err = IntegrityViolation(str(exc), _constraint_kind(str(exc)))
     elif code in (SQLITE_CORRUPT, SQLITE_NOTADB):
         err = DatabaseCorrupt(str(exc))
     elif code == SQLITE_FULL:
@@ -70,3 +70,13 @@ def translate(exc: sqlite3.Error) -> StorageError:
         err = StorageError(str(exc))
     err.__cause__ = exc
     return err
+
+
+_KINDS = {"UNIQUE": "unique", "NOT NULL": "not_null", "CHECK": "check",
+          "FOREIGN KEY": "foreign_key"}
+
+
+def _constraint_kind(message: str) -> str | None:
+    # SQLite says which: "UNIQUE constraint failed: accounts.email".
+    head = message.split(" constraint failed", 1)[0]
+    return _KINDS.get(head)
