@@ -19,6 +19,7 @@ from storage.errors import (
     StorageOverloaded,
 )
 from storage.interfaces import BulkUpsert, WriteResult
+from storage.postgres import batch as batch_module
 from storage.postgres.batch import WriteItem, plan, status_count
 from storage.postgres.engine import PostgresEngine, url_without_password
 from storage.postgres.sql import translate_sql
@@ -211,6 +212,20 @@ async def test_merged_bulk_rows_each_get_their_own_id_new_or_existing(
     assert engine.stats()["writer"]["isolated_batches"] == 0
 
 
+async def test_bulk_rows_of_one_batch_go_in_one_statement(
+        engine: PostgresEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    merged: list[int] = []
+    original = batch_module.merged_sql
+
+    def spy(bulk: BulkUpsert, rows: int) -> Any:
+        merged.append(rows)
+        return original(bulk, rows)
+
+    monkeypatch.setattr(batch_module, "merged_sql", spy)
+    await asyncio.gather(*(engine.submit_bulk(ITEM_UPSERT, (f"m{i}", "v")) for i in range(20)))
+    assert merged == [20]
+
+
 async def test_a_bad_row_in_a_merged_bulk_insert_fails_alone(
         engine: PostgresEngine, direct: Any) -> None:
     rows = [("a", "ok"), ("b", "bad"), ("c", "ok")]
@@ -220,6 +235,40 @@ async def test_a_bad_row_in_a_merged_bulk_insert_fails_alone(
     on_disk = await ids_by_key(direct)
     assert set(on_disk) == {"a", "c"}
     assert [r.lastrowid for r in (results[0], results[2])] == [on_disk["a"], on_disk["c"]]
+
+
+async def test_a_cancelled_caller_still_has_its_write_committed(
+        make_engine: MakeEngine, direct: Any) -> None:
+    engine = await make_engine()
+    slow = asyncio.ensure_future(
+        engine.execute_write("INSERT INTO items (k) SELECT 'slow' FROM pg_sleep(0.3)"))
+    await asyncio.sleep(0.05)
+    impatient = asyncio.ensure_future(engine.execute_write(INSERT, ("cancelled",)))
+    await asyncio.sleep(0.01)
+    impatient.cancel()
+    await slow
+    await engine.execute_write(INSERT, ("next",))
+    assert set(await ids_by_key(direct)) == {"slow", "cancelled", "next"}
+
+
+async def test_a_failing_write_beside_merged_bulk_rows_fails_alone(
+        engine: PostgresEngine, direct: Any) -> None:
+    await direct.execute("INSERT INTO items (k) VALUES ('taken')")
+    sizes: list[int] = []
+    engine.add_batch_observer(lambda items, _seconds: sizes.append(items))
+    results = await asyncio.gather(
+        engine.submit_bulk(ITEM_UPSERT, ("b1", "v")),
+        engine.submit_bulk(ITEM_UPSERT, ("b2", "v")),
+        engine.execute_write(INSERT, ("taken",)),
+        engine.submit_bulk(ITEM_UPSERT, ("b3", "v")),
+        engine.execute_write(INSERT, ("plain",)),
+        return_exceptions=True)
+    assert sizes == [5]
+    assert isinstance(results[2], IntegrityViolation)
+    on_disk = await ids_by_key(direct)
+    assert set(on_disk) == {"taken", "b1", "b2", "b3", "plain"}
+    ok = [r for r in results if isinstance(r, WriteResult)]
+    assert [r.lastrowid for r in ok] == [on_disk[k] for k in ("b1", "b2", "b3", "plain")]
 
 
 async def test_close_commits_every_queued_write(make_engine: MakeEngine, direct: Any) -> None:

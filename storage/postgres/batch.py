@@ -220,7 +220,17 @@ async def run_batch(conn: Any, items: Sequence[WriteItem]) -> tuple[list[Outcome
                     return [translate(exc)] * len(items), False
                 return outcomes, False
         maybe_committed = False
-        return await _run_isolated(conn, items, known), True
+        outcomes = await _run_isolated(conn, items, known)
+        maybe_committed = True
+        try:
+            await conn.execute("COMMIT")
+        except Exception as exc:
+            if not _statement_error(exc):
+                raise
+            await _rollback(conn)
+            error = translate(exc)
+            return [error if isinstance(o, WriteResult) else o for o in outcomes], True
+        return outcomes, True
     except Exception as exc:
         if is_connection_error(exc) or conn.is_closed():
             raise ConnectionLost(exc, maybe_committed) from exc
@@ -230,7 +240,7 @@ async def run_batch(conn: Any, items: Sequence[WriteItem]) -> tuple[list[Outcome
 async def _run_isolated(
     conn: Any, items: Sequence[WriteItem], known: dict[int, StorageError]
 ) -> list[Outcome]:
-    """Each item in its own savepoint: a bad one fails alone, the others commit."""
+    """Each item in its own savepoint: a bad one fails alone. Leaves COMMIT to the caller."""
     outcomes: list[Outcome] = []
     await conn.execute("BEGIN; SAVEPOINT item")
     last = len(items) - 1
@@ -249,14 +259,6 @@ async def _run_isolated(
             continue
         if index != last:
             await conn.execute("RELEASE SAVEPOINT item; SAVEPOINT item")
-    try:
-        await conn.execute("COMMIT")
-    except Exception as exc:
-        if not _statement_error(exc):
-            raise
-        await _rollback(conn)
-        error = translate(exc)
-        return [error if isinstance(o, WriteResult) else o for o in outcomes]
     return outcomes
 
 

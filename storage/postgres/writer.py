@@ -25,7 +25,7 @@ from ..errors import (
 )
 from ..interfaces import BulkUpsert, WriteResult
 from ..sqlite.room import Room  # engine-neutral: a counting semaphore for the hot path
-from .batch import ConnectionLost, Outcome, WriteItem, run_batch
+from .batch import ConnectionLost, Outcome, WriteItem, bound_params, run_batch
 from .sql import translate_sql
 
 log = logging.getLogger("msglog.storage")
@@ -85,9 +85,11 @@ class PgWriter:
     ) -> WriteResult:
         """Queue one write and wait for its own result after COMMIT."""
         statement = translate_sql(sql)
+        # A wrong parameter count fails its caller here, not a batch's transaction.
+        values = bound_params(statement, params)
         await self._reserve()
         loop = asyncio.get_running_loop()
-        item = WriteItem(statement, params, bulk, time.monotonic(), loop.create_future())
+        item = WriteItem(statement, values, bulk, time.monotonic(), loop.create_future())
         self._pending.append(item)
         self._wake.set()
         # Cancelling this await does not unqueue the write: the writer still commits it.
