@@ -536,6 +536,22 @@ async def test_the_domain_finds_no_rows_left_to_fold(conn: asyncpg.Connection) -
     assert await conn.fetchval(f"SELECT count(*) FROM message_logs WHERE id > {FOLDED_TO}") == 0
 
 
+async def test_the_queue_head_is_read_from_ix_logs_due(conn: asyncpg.Connection) -> None:
+    for target in ("t1", "t2", "t3"):
+        await add_route(conn, "c1", "telegram", target)
+    await conn.execute(
+        "INSERT INTO message_logs (kook_message_id, kook_channel_id, status) "
+        "SELECT 'm' || i, 'c1', 'received' FROM generate_series(1, 2000) AS i")
+    # Most deliveries are done: the queue is a small part of each route's rows.
+    await conn.execute("UPDATE message_logs SET status = 'success', next_attempt_at = NULL "
+                       "WHERE route_id IS NOT NULL AND id % 20 <> 0")
+    await conn.execute("ANALYZE message_logs")
+    plan = "\n".join(r[0] for r in await conn.fetch(
+        "EXPLAIN SELECT id, next_attempt_at FROM message_logs WHERE route_id = $1 "
+        "AND next_attempt_at IS NOT NULL ORDER BY id LIMIT 1", 2))
+    assert "ix_logs_due" in plan, plan
+
+
 # -- search -------------------------------------------------------------------------------
 
 async def test_ilike_finds_a_chinese_substring(conn: asyncpg.Connection) -> None:
@@ -588,6 +604,19 @@ async def test_bump_sequences_never_moves_an_identity_back(conn: asyncpg.Connect
     assert marks["forward_routes"] == 50
     assert marks["message_logs"] == 0  # never used: left alone
     assert await add_route(conn, "c", "kook", "d") == 51
+
+
+async def test_bump_sequences_moves_past_the_sources_own_marks(
+    conn: asyncpg.Connection,
+) -> None:
+    # The source handed out message ids up to 500, though its highest row left is 7.
+    await conn.execute("INSERT INTO message_logs (id, kook_message_id, kook_channel_id) "
+                       "VALUES (7, 'm7', 'c1')")
+    marks = await schema.bump_sequences(conn, {"message_logs": 500})
+    assert marks["message_logs"] == 500
+    assert await receive(conn, "m8") == 501
+    with pytest.raises(ValueError, match="sent_parts"):
+        await schema.bump_sequences(conn, {"sent_parts": 1})
 
 
 # -- keys ---------------------------------------------------------------------------------

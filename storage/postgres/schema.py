@@ -24,6 +24,8 @@ What differs from SQLite, and why:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import asyncpg  # type: ignore[import-untyped]
 
 from ..errors import MigrationError
@@ -228,17 +230,27 @@ async def _create_v9(conn: asyncpg.Connection) -> None:
         await conn.execute(ddl)
 
 
-async def bump_sequences(conn: asyncpg.Connection) -> dict[str, int]:
+async def bump_sequences(
+    conn: asyncpg.Connection, floors: Mapping[str, int] | None = None
+) -> dict[str, int]:
     """Move every identity past the highest id its table holds; each one's last id.
 
     An import that keeps its ids (explicit ids are allowed: BY DEFAULT) leaves the
     identities where they were, and the next default id would collide with an imported
     row (a unique violation, never a silent reuse). The importer calls this once its rows
-    are in, before any default insert. A sequence never moves backwards: an id handed out
-    once, even of a row since deleted, is never handed out again. The tables are locked
-    against writes (reads go on) while their marks move.
+    are in, before any default insert, and passes as `floors` (table -> id) the highest
+    id the source ever handed out (a SQLite file's sqlite_sequence marks): ids of rows
+    deleted there may still be named elsewhere and must not be handed out again either.
+    An identity never moves backwards. The tables are locked against writes (reads go
+    on) while their marks move: run it while no other writer is at work. The import's
+    inserts fire the triggers like any other (rollups, change log, and a 'received' row
+    queues its deliveries along matching routes), as they do on SQLite.
     """
     marks: dict[str, int] = {}
+    given = dict(floors or {})
+    unknown = set(given) - set(IDENTITIES)
+    if unknown:
+        raise ValueError(f"no identity in {sorted(unknown)}")
     async with conn.transaction():
         for table, column in IDENTITIES.items():
             await conn.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
@@ -247,8 +259,9 @@ async def bump_sequences(conn: asyncpg.Connection) -> dict[str, int]:
                 "THEN setval(s.seq, m.top) "
                 "ELSE coalesce(pg_sequence_last_value(s.seq), 0) END "
                 "FROM (SELECT pg_get_serial_sequence($1, $2)::regclass AS seq) AS s, "
-                f"(SELECT max({column}) AS top FROM {table}) AS m",
+                f"(SELECT greatest(max({column}), $3) AS top FROM {table}) AS m",
                 table,
                 column,
+                given.get(table, 0),
             )
     return marks
