@@ -20,7 +20,7 @@ from .settings import Settings
 
 def open_database(settings: Settings) -> AsyncDatabase:
     return AsyncDatabase(
-        settings.db_path,
+        settings.database_target(),
         batch_size=settings.write_batch_size,
         flush_interval=settings.write_flush_interval_ms / 1000,
         queue_max=settings.write_queue_max,

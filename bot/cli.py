@@ -53,7 +53,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     log = structlog.get_logger("msglog")
     loop = eventloop.new_event_loop()
-    log.info("starting", host=settings.host, port=settings.port, db=str(settings.db_path),
+    log.info("starting", host=settings.host, port=settings.port, db=settings.database_label(),
              event_loop=eventloop.name(loop))
     try:
         web.run_app(
@@ -67,7 +67,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         )
     except StorageError as exc:
         detail = str(exc)
-        where = "" if str(settings.db_path) in detail else f" {settings.db_path}"
+        label = settings.database_label()
+        where = "" if label in detail else f" {label}"
         return fail(f"cannot open the database{where}: {detail}")
     except OSError as exc:
         if exc.filename is not None:
@@ -84,14 +85,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     async def run() -> None:
-        async with AsyncDatabase(settings.db_path):
+        async with AsyncDatabase(settings.database_target()):
             pass
 
     try:
         asyncio.run(run())
     except StorageError as exc:
-        return fail(f"cannot migrate {settings.db_path}: {exc}")
-    print(f"{settings.db_path}: schema up to date")
+        return fail(f"cannot migrate {settings.database_label()}: {exc}")
+    print(f"{settings.database_label()}: schema up to date")
     return 0
 
 

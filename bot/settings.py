@@ -6,9 +6,12 @@ import ipaddress
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 class Settings(BaseSettings):
@@ -17,6 +20,8 @@ class Settings(BaseSettings):
     )
 
     db_path: Path = Path("data/messages.db")
+    # postgresql://user:pass@host:5432/db: PostgreSQL instead of the SQLite file above.
+    database_url: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     write_batch_size: int = Field(10, ge=1)
@@ -58,6 +63,7 @@ class Settings(BaseSettings):
     @field_validator(
         "admin_token",
         "api_token",
+        "database_url",
         "secret_key",
         "kook_verify_token",
         "kook_encrypt_key",
@@ -75,6 +81,29 @@ class Settings(BaseSettings):
     @classmethod
     def _level_in_any_case(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(POSTGRES_SCHEMES):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    def database_target(self) -> str | Path:
+        """What AsyncDatabase opens: the PostgreSQL URL when set, else the SQLite file."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return Path(self.db_path)
+
+    def database_label(self) -> str:
+        """The database for logs and messages: never with its password."""
+        if self.database_url is None:
+            return str(self.db_path)
+        parts = urlsplit(self.database_url.get_secret_value())
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+        user = f"{parts.username}@" if parts.username else ""
+        return f"{parts.scheme}://{user}{host}{port}{parts.path}"
 
     def host_is_loopback(self) -> bool:
         if self.host == "localhost":

@@ -20,7 +20,7 @@ SUMMARY = (
 STATUSES = ("offline", "online", "error", "disabled")
 INSERT = (
     "INSERT INTO accounts (email, password_encrypted, cookie, status, created_at) "
-    "VALUES (?, ?, ?, ?, ?)"
+    "VALUES (?, ?, ?, ?, ?) RETURNING id"
 )
 # Secret fields and the columns that hold them (fixed names: never user input).
 SECRET_COLUMNS = {"password": "password_encrypted", "cookie": "cookie"}

@@ -5,16 +5,32 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import accounts, message_logs
 from .interfaces import BulkUpsert, ChangeListener, Dialect, Params, Statement, WriteResult
 from .secretbox import SecretBox
 from .sqlite.engine import SqliteEngine
 
+if TYPE_CHECKING:
+    from .postgres.engine import PostgresEngine
+
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def open_engine(target: str | Path, **options: Any) -> SqliteEngine | PostgresEngine:
+    """The engine `target` names: a postgresql:// URL, or else an SQLite file's path."""
+    if isinstance(target, str) and target.startswith(POSTGRES_SCHEMES):
+        # Imported here: asyncpg is loaded only by those who use PostgreSQL.
+        from .postgres.engine import PostgresEngine
+
+        return PostgresEngine(target, **options)
+    return SqliteEngine(target, **options)
+
 
 class AsyncDatabase:
-    """Storage over an engine (today the embedded SQLite file at `db_path`).
+    """Storage over an engine: the SQLite file at `target`, or the PostgreSQL URL it is.
 
     Keyword options go to the engine (batching, pool sizes, timeouts: see SqliteEngine).
     `secret_box` seals the account secrets the older runtime's calls store; without one
@@ -22,9 +38,9 @@ class AsyncDatabase:
     """
 
     def __init__(
-        self, db_path: str | Path, *, secret_box: SecretBox | None = None, **engine: Any
+        self, target: str | Path, *, secret_box: SecretBox | None = None, **engine: Any
     ) -> None:
-        self.engine = SqliteEngine(db_path, **engine)
+        self.engine: SqliteEngine | PostgresEngine = open_engine(target, **engine)
         self.path = self.engine.path
         self.dialect: Dialect = self.engine.dialect
         self.secret_box = secret_box
@@ -45,6 +61,11 @@ class AsyncDatabase:
     async def init(self) -> None:
         """Open (and migrate) the database; start the writer and the readers."""
         await self.engine.init()
+        if isinstance(self.engine, SqliteEngine):
+            return
+        # Every instance on the server commits to one change log: its NOTIFY wakes the
+        # listeners here as this process's own writes do.
+        self.engine.on_change(lambda: self.notify_changed([]))
 
     async def close(self) -> None:
         """Refuse new work, commit everything queued, close. Idempotent."""

@@ -18,7 +18,7 @@ COLUMNS = (
 INSERT = (
     "INSERT INTO forward_routes (source_platform, source_channel, target_platform, "
     "target_channel, target_url, enabled, created_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
 )
 
 

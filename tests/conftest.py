@@ -18,18 +18,46 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "messages.db"
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # A module or test marked engines("sqlite", "postgres") runs once on each: the `db`,
+    # `db_target`, `settings` and `client` fixtures then open that engine.
+    marker = metafunc.definition.get_closest_marker("engines")
+    if marker is not None and "engine" in metafunc.fixturenames:
+        metafunc.parametrize("engine", marker.args, indirect=True)
+
+
 @pytest.fixture
-async def db(db_path: Path) -> AsyncIterator[AsyncDatabase]:
-    database = AsyncDatabase(db_path)
+def engine(request: pytest.FixtureRequest) -> str:
+    """The engine this test runs on: "sqlite" unless marked engines(...)."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+async def db_target(
+    request: pytest.FixtureRequest, engine: str, db_path: Path
+) -> AsyncIterator[str | Path]:
+    """What AsyncDatabase opens: a fresh SQLite file, or a fresh PostgreSQL database."""
+    if engine == "postgres":
+        async with fresh_database(request.getfixturevalue("pg_url")) as url:
+            yield url
+    else:
+        yield db_path
+
+
+@pytest.fixture
+async def db(db_target: str | Path) -> AsyncIterator[AsyncDatabase]:
+    database = AsyncDatabase(db_target)
     await database.init()
     yield database
     await database.close()
 
 
 @pytest.fixture
-def make_settings(db_path: Path) -> Callable[..., Settings]:
+def make_settings(db_path: Path, db_target: str | Path) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {"db_path": db_path, "write_flush_interval_ms": 5}
+        if isinstance(db_target, str):
+            values["database_url"] = db_target
         values.update(overrides)
         return Settings(_env_file=None, **values)
 

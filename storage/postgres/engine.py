@@ -19,9 +19,11 @@ import asyncpg  # type: ignore[import-untyped]
 
 from ..errors import StorageClosedError, StorageError
 from ..interfaces import BulkUpsert, WriteResult, copy_rows, share_key
-from ..timeutil import now_ms
+from ..timeutil import ms_to_iso, now_ms
 from .batch import bound_params
+from .dialect import PostgresDialect
 from .error_codes import is_connection_error, translate
+from .listen import ChangeListener
 from .sql import translate_sql
 from .writer import PgWriter
 
@@ -53,6 +55,7 @@ class PostgresEngine:
     """PostgreSQL behind one batched writer connection and an asyncpg read pool."""
 
     name = "postgres"
+    dialect = PostgresDialect()
 
     def __init__(
         self,
@@ -100,6 +103,8 @@ class PostgresEngine:
         self._reads_waiting = 0
         self._read_waits = 0
         self._read_retries = 0
+        self._listener: ChangeListener | None = None
+        self._change_callbacks: list[Callable[[], None]] = []
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -152,7 +157,23 @@ class PostgresEngine:
             on_batch=self._observe_batch,
         )
         self._writer.start()
+        listener = ChangeListener(self._connect, self._changed)
+        try:
+            await listener.start()
+        except BaseException:
+            await self._writer.close()
+            await self._pool.close()
+            raise
+        self._listener = listener
         self._opened = True
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call `callback` whenever any instance commits a change to message_logs."""
+        self._change_callbacks.append(callback)
+
+    def _changed(self) -> None:
+        for callback in self._change_callbacks:
+            callback()
 
     async def close(self) -> None:
         """Refuse new work, commit everything queued, close every connection. Idempotent."""
@@ -164,6 +185,8 @@ class PostgresEngine:
 
     async def _close(self) -> None:
         assert self._writer is not None
+        if self._listener is not None:
+            await self._listener.close()
         await self._writer.close()
         pool = self._pool
         try:
@@ -287,6 +310,35 @@ class PostgresEngine:
     async def execute_one(self, sql: str, params: ParamsIn = ()) -> dict[str, Any] | None:
         rows = await self.execute_read(sql, params)
         return rows[0] if rows else None
+
+    async def read_shown(
+        self,
+        sql: str,
+        params: Sequence[Any],
+        columns: Sequence[str],
+        time_columns: set[str],
+        shared: bool = True,
+    ) -> list[dict[str, Any]]:
+        """Rows of `sql` (selecting `columns`) with times as ISO text."""
+        rows = await (self.execute_read(sql, params) if shared else self._fetch(sql, params))
+        for row in rows:
+            for column in time_columns:
+                if column in row:
+                    row[column] = ms_to_iso(row[column])
+        return rows
+
+    async def forget_old_versions(self) -> tuple[bool, int]:
+        """VACUUM accounts: the old versions of replaced secrets leave its pages."""
+
+        async def vacuum(conn: Any) -> None:
+            await conn.execute("VACUUM accounts")
+
+        await self._on_pool(vacuum, "VACUUM accounts")
+        return True, 0
+
+    async def reclaim_space(self) -> int:
+        """Nothing to do by hand: autovacuum makes deleted rows' space reusable."""
+        return 0
 
     async def read_many(
         self, statements: Sequence[tuple[str, ParamsIn]]
