@@ -25,13 +25,15 @@ class RetentionTask:
         self.days = days
         self.interval = interval
         self.passes = 0
+        # Passes another instance was doing at the time.
+        self.skipped = 0
         self.last: retention.RetentionReport | None = None
         self._changed = asyncio.Condition()
 
     async def run(self) -> None:
         while True:
             try:
-                report = await retention.apply(self.db, self.days)
+                report = await self._pass()
             except StorageClosedError:
                 return
             except StorageError as exc:
@@ -41,20 +43,35 @@ class RetentionTask:
                 # A bug here must not take the service (or its shutdown) down with it.
                 log.exception("retention_crashed")
             else:
-                self.last = report
-                if report.logs_deleted or report.events_deleted or report.pages_freed:
-                    log.info(
-                        "retention",
-                        days=self.days,
-                        logs_deleted=report.logs_deleted,
-                        events_deleted=report.events_deleted,
-                        rollup_rows_deleted=report.rollup_rows_deleted,
-                        pages_freed=report.pages_freed,
-                    )
+                if report is not None:
+                    self._done(report)
             async with self._changed:
                 self.passes += 1
                 self._changed.notify_all()
             await asyncio.sleep(self.interval)
+
+    def _done(self, report: retention.RetentionReport) -> None:
+        self.last = report
+        if report.logs_deleted or report.events_deleted or report.pages_freed:
+            log.info(
+                "retention",
+                days=self.days,
+                logs_deleted=report.logs_deleted,
+                events_deleted=report.events_deleted,
+                rollup_rows_deleted=report.rollup_rows_deleted,
+                pages_freed=report.pages_freed,
+            )
+
+    async def _pass(self) -> retention.RetentionReport | None:
+        # Several instances on one database: whichever leads now does the pass.
+        lead = await self.db.try_lead("retention")
+        if lead is None:
+            self.skipped += 1
+            return None
+        try:
+            return await retention.apply(self.db, self.days)
+        finally:
+            await lead.release()
 
     async def wait_for_passes(self, count: int) -> None:
         """Return once `count` passes (successful or not) have finished."""

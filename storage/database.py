@@ -8,7 +8,15 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from . import accounts, message_logs
-from .interfaces import BulkUpsert, ChangeListener, Dialect, Params, Statement, WriteResult
+from .interfaces import (
+    BulkUpsert,
+    ChangeListener,
+    Dialect,
+    Lead,
+    Params,
+    Statement,
+    WriteResult,
+)
 from .secretbox import SecretBox
 from .sqlite.engine import SqliteEngine
 
@@ -123,6 +131,10 @@ class AsyncDatabase:
     async def forget_old_versions(self) -> tuple[bool, int]:
         """Drop what still holds old row versions (SQLite: the WAL): (done, free pages)."""
         return await self.engine.forget_old_versions()
+
+    async def try_lead(self, job: str) -> Lead | None:
+        """Lead `job` if no other instance on this database does now (None: one does)."""
+        return await self.engine.try_lead(job)
 
     async def reclaim_space(self) -> int:
         """Give space freed by deletes back, in short steps; how many pages."""

@@ -125,6 +125,23 @@ class Dialect(Protocol):
 Statement = tuple[str, Params]
 
 
+class Lead(Protocol):
+    """The right to run a job (retention, delivery) that one instance at a time runs."""
+
+    @property
+    def lost(self) -> bool: ...
+    async def release(self) -> None: ...
+
+
+class ProcessLead:
+    """One process per database file: its jobs always lead."""
+
+    lost = False
+
+    async def release(self) -> None:
+        return None
+
+
 class Store(Protocol):
     """The storage primitives every domain module uses (AsyncDatabase provides them)."""
 

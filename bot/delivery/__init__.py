@@ -10,7 +10,7 @@ import aiohttp
 import structlog
 from aiohttp import web
 
-from storage import forward_routes
+from storage import AsyncDatabase, StorageClosedError, StorageError, forward_routes
 
 from .. import keys
 from ..platforms import senders
@@ -18,6 +18,45 @@ from .worker import DeliveryWorker
 
 log = structlog.get_logger("msglog.delivery")
 DELIVERY = web.AppKey("delivery", DeliveryWorker)
+# A standby instance asks for the lead this often; the leader checks it holds it so often.
+STANDBY_POLL_S = 2.0
+LEAD_CHECK_S = 1.0
+
+
+async def lead_deliveries(db: AsyncDatabase, worker: DeliveryWorker) -> None:
+    """Run the worker while this instance leads delivery; stand by while another does.
+
+    One worker per database keeps each target's order and sends nothing twice; when the
+    leader stops (or its session to the database is lost) a standby takes over within
+    STANDBY_POLL_S, from the queue the database holds.
+    """
+    while True:
+        try:
+            lead = await db.try_lead("delivery")
+        except StorageClosedError:
+            return
+        except StorageError as exc:
+            log.warning("delivery_lead_failed", error=str(exc))
+            lead = None
+        if lead is None:
+            worker.standby = True
+            await asyncio.sleep(STANDBY_POLL_S)
+            continue
+        worker.standby = False
+        log.info("delivery_leading")
+        running = asyncio.get_running_loop().create_task(worker.run())
+        try:
+            while not running.done() and not lead.lost:
+                await asyncio.wait({running}, timeout=LEAD_CHECK_S)
+        finally:
+            if not running.done():
+                running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            await lead.release()
+        if not lead.lost:
+            return  # the worker ended: the database closed
+        log.warning("delivery_lead_lost")
 
 
 async def delivery_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -32,7 +71,8 @@ async def delivery_ctx(app: web.Application) -> AsyncIterator[None]:
     session = aiohttp.ClientSession(timeout=timeout)
     worker = DeliveryWorker(db, session, senders(settings), settings, app[keys.METRICS])
     app[DELIVERY] = worker
-    task = asyncio.get_running_loop().create_task(worker.run(), name="msglog-delivery")
+    task = asyncio.get_running_loop().create_task(lead_deliveries(db, worker),
+                                                  name="msglog-delivery")
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

@@ -49,6 +49,8 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._sending = asyncio.Semaphore(settings.delivery_concurrency)
         self._stats_at = 0.0
+        # True while another instance on the database leads delivery.
+        self.standby = False
 
     def poke(self, _ids: list[int] | None = None) -> None:
         """Something was written: look for new work now rather than at the next poll."""

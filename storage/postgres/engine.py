@@ -23,6 +23,7 @@ from ..timeutil import ms_to_iso, now_ms
 from .batch import bound_params
 from .dialect import PostgresDialect
 from .error_codes import is_connection_error, translate
+from .lead import AdvisoryLead, try_lead
 from .listen import ChangeListener
 from .sql import translate_sql
 from .writer import PgWriter
@@ -335,6 +336,17 @@ class PostgresEngine:
 
         await self._on_pool(vacuum, "VACUUM accounts")
         return True, 0
+
+    async def try_lead(self, job: str) -> AdvisoryLead | None:
+        """Lead `job` (one instance at a time on this server), or None if another does."""
+        if self.closed:
+            raise StorageClosedError("database is closed")
+        try:
+            return await try_lead(self._connect, job)
+        except StorageError:
+            raise
+        except Exception as exc:
+            raise translate(exc) from exc
 
     async def reclaim_space(self) -> int:
         """Nothing to do by hand: autovacuum makes deleted rows' space reusable."""

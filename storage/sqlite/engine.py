@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import StorageClosedError, StorageError
-from ..interfaces import BulkUpsert, WriteResult, copy_rows, share_key
+from ..interfaces import BulkUpsert, ProcessLead, WriteResult, copy_rows, share_key
 from ..timeutil import now_ms
 from . import schema, upkeep
 from .checkpoint import CheckpointMode, WalKeeper
@@ -21,6 +21,7 @@ from .dialect import SqliteDialect, fetch_json, json_rows
 from .error_codes import translate
 from .fts_tail import FtsTail
 from .id_mark import IdMark
+from .lead import FileLead, try_lead
 from .readpool import ReadPool
 from .writer import Writer
 
@@ -284,6 +285,10 @@ class SqliteEngine:
     async def forget_old_versions(self) -> tuple[bool, int]:
         """Truncate the WAL, whose old frames may hold replaced secrets: (done, free pages)."""
         return await self.run_on_writer(upkeep.truncate_wal)
+
+    async def try_lead(self, job: str) -> FileLead | ProcessLead | None:
+        """Lead `job` unless another process on this file does (a lock file beside it)."""
+        return try_lead(self.path, job)
 
     async def reclaim_space(self) -> int:
         """Hand free pages back to the file system in short steps; how many were freed."""
