@@ -63,6 +63,10 @@ class ProgressBar:
 
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.database_url is not None:
+        return _fail(
+            "backup copies the SQLite file; on PostgreSQL (MSGLOG_DATABASE_URL) back up with "
+            f"the server's own tools, e.g. pg_dump {settings.database_label()}", 2)
     target = Path(args.path)
     try:
         with ProgressBar("backup", "pages") as bar:
@@ -83,13 +87,13 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _summary(source: Path, target: Path, report: ImportReport, zone: tzinfo | None) -> str:
+def _summary(source: Path, target: str, report: ImportReport, zone: tzinfo | None) -> str:
     lines = [
         f"imported from {source} into {target}:",
-        f"  message logs: {report.logs_imported} imported, {report.logs_skipped} skipped "
-        "(already present)",
-        f"  accounts:     {report.accounts_imported} imported, {report.accounts_skipped} "
-        "skipped (email already present)",
+        f"  message logs: {report.logs_imported} imported ({report.logs_renumbered} under a "
+        f"new id: theirs was taken), {report.logs_skipped} skipped (already present)",
+        f"  accounts:     {report.accounts_imported} imported ({report.accounts_renumbered} "
+        f"under a new id), {report.accounts_skipped} skipped (email already present)",
         f"  times:        last_active read as wall-clock time in {describe(zone)}, "
         "created_at as UTC",
         f"  routes:       {report.routes_imported} imported, {report.routes_skipped} skipped "
@@ -136,7 +140,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         report = asyncio.run(run())
     except StorageError as exc:
         return _fail(f"import failed: {exc}")
-    print(_summary(source, settings.db_path, report, zone))
+    print(_summary(source, settings.database_label(), report, zone))
     return 0
 
 

@@ -112,6 +112,9 @@ class Dialect(Protocol):
     def hinted(self, table: str, index: str) -> str: ...
     # SELECT ... AS seq: the last number `table`'s identity handed out (0 if none).
     def sequence_mark(self, table: str) -> str: ...
+    # A write moving `table`'s next id above the one parameter (None: the engine does it
+    # by itself when a row is given an id, as SQLite's AUTOINCREMENT does).
+    def identity_floor(self, table: str) -> str | None: ...
     # (tbl, col) of the foreign keys pointing at the table given as the one parameter.
     referencing_sql: str
     # name of each statistics rollup table.

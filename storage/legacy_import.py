@@ -10,6 +10,7 @@ wall-clock time (last_active) are read in the zone they were written in.
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import tzinfo
@@ -29,14 +30,43 @@ CHUNK = 500
 # (rows done, rows in total) after each chunk.
 Progress = Callable[[int, int], None]
 
-_LOG_INSERT_HEAD = f"INSERT INTO message_logs ({', '.join(LOG_COLUMNS)}) VALUES "
-_LOG_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-_LOG_INSERT_TAIL = " ON CONFLICT (kook_message_id, target_platform, target_channel) DO NOTHING"
-_ACCOUNT_INSERT = (
-    "INSERT INTO accounts (email, password_encrypted, cookie, status, last_active, "
-    "created_at) SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS "
-    "(SELECT 1 FROM accounts WHERE email = ? COLLATE NOCASE)"
+# First with the source's own ids (a row whose id or message is taken is skipped), then
+# the rows skipped for their id alone with new ids: nothing is dropped as a duplicate it
+# is not, and in an empty database every id stays what it was.
+_LOG_KEPT_HEAD = f"INSERT INTO message_logs (id, {', '.join(LOG_COLUMNS)}) VALUES "
+_LOG_KEPT_ROW = "(" + ", ".join(["?"] * (len(LOG_COLUMNS) + 1)) + ")"
+_LOG_NEW_HEAD = f"INSERT INTO message_logs ({', '.join(LOG_COLUMNS)}) VALUES "
+_LOG_NEW_ROW = "(" + ", ".join(["?"] * len(LOG_COLUMNS)) + ")"
+_LOG_ANY_CONFLICT = " ON CONFLICT DO NOTHING RETURNING id"
+_LOG_KEY_CONFLICT = (
+    " ON CONFLICT (kook_message_id, target_platform, target_channel) DO NOTHING RETURNING id"
 )
+_LOG_INTEGERS = {"latency_ms", "attempts", "created_at", "updated_at"}
+
+
+def _account_insert(db: Store, with_id: bool) -> str:
+    taken_id = " AND NOT EXISTS (SELECT 1 FROM accounts WHERE id = ?)" if with_id else ""
+    return (
+        f"INSERT INTO accounts ({'id, ' if with_id else ''}email, password_encrypted, "
+        f"cookie, status, last_active, created_at) SELECT {'?, ' if with_id else ''}"
+        "?, ?, ?, ?, ?, ? WHERE NOT EXISTS "
+        f"(SELECT 1 FROM accounts WHERE {db.dialect.equals_caseless('email')}){taken_id} "
+        "RETURNING id"
+    )
+
+
+def _typed(columns: tuple[str, ...], row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The older runtime's loosely typed values as msglog's columns hold them (a server
+    engine refuses 123 for a text column, where SQLite stored it as '123')."""
+    out: list[Any] = []
+    for name, value in zip(columns, row, strict=True):
+        if value is None:
+            out.append(None)
+        elif name in _LOG_INTEGERS:
+            out.append(value if isinstance(value, int) else round(float(value)))
+        else:
+            out.append(value if isinstance(value, str) else str(value))
+    return tuple(out)
 
 
 class ImportSourceError(SourceFileError):
@@ -54,6 +84,9 @@ class ImportReport:
     # How the source was read without writing next to it (see source_file.SourceFile).
     source_read: str = ""
     # Its channel_mappings as forward routes (URLs sealed with the database's key).
+    # Rows whose id was taken in the target: imported under a new id.
+    logs_renumbered: int = 0
+    accounts_renumbered: int = 0
     routes_imported: int = 0
     routes_skipped: int = 0
     # Its filter_rules, every one kept as a forward filter (a second run skips them),
@@ -121,7 +154,10 @@ async def import_file(
     path = Path(path)
     if path.resolve() == db.path.resolve():
         raise ImportSourceError("cannot import a database into itself")
-    source = await asyncio.to_thread(_Source, path, db.path.parent, source_timezone)
+    # A private copy of the source, when one is needed, goes beside the database's file
+    # (on a server engine, in the temporary folder).
+    scratch = db.path.parent if db.path.parent.is_dir() else Path(tempfile.gettempdir())
+    source = await asyncio.to_thread(_Source, path, scratch, source_timezone)
     report = ImportReport(source_read=source.file.how)
     try:
         total = 0
@@ -163,14 +199,27 @@ async def _import_logs(
     after = 0
     while rows := await asyncio.to_thread(source.chunk, sql, after):
         after = rows[-1][0]
-        valid = [r[1:] for r in rows if r[1] is not None]
+        valid = [(int(r[0]), _typed(LOG_COLUMNS, r[1:])) for r in rows if r[1] is not None]
+        inserted = 0
         if valid:
-            statement = _LOG_INSERT_HEAD + ",".join([_LOG_ROW] * len(valid)) + _LOG_INSERT_TAIL
-            params = [value for row in valid for value in row]
-            result = await db.execute_write(statement, params)
-            inserted = result.rowcount
-        else:
-            inserted = 0
+            floor = db.dialect.identity_floor("message_logs")
+            if floor is not None:
+                # New ids handed out meanwhile go above the ones kept here.
+                await db.execute_write(floor, (max(i for i, _ in valid),))
+            kept = await db.execute_write(
+                _LOG_KEPT_HEAD + ",".join([_LOG_KEPT_ROW] * len(valid)) + _LOG_ANY_CONFLICT,
+                [v for rid, row in valid for v in (rid, *row)],
+            )
+            kept_ids = {int(r[0]) for r in kept.rows or ()}
+            rest = [row for rid, row in valid if rid not in kept_ids]
+            inserted = len(kept_ids)
+            if rest:
+                moved = await db.execute_write(
+                    _LOG_NEW_HEAD + ",".join([_LOG_NEW_ROW] * len(rest)) + _LOG_KEY_CONFLICT,
+                    [v for row in rest for v in row],
+                )
+                report.logs_renumbered += len(moved.rows or ())
+                inserted += len(moved.rows or ())
         report.logs_imported += inserted
         report.logs_skipped += len(rows) - inserted
         advance(len(rows))
@@ -181,18 +230,25 @@ async def _import_accounts(
 ) -> None:
     sql = source.account_select()
     after = 0
+    with_id, new_id = _account_insert(db, True), _account_insert(db, False)
+    floor = db.dialect.identity_floor("accounts")
     while rows := await asyncio.to_thread(source.chunk, sql, after):
         after = rows[-1][0]
-        valid = [r[1:] for r in rows if r[1]]
-        results = await asyncio.gather(
-            *(db.execute_write(_ACCOUNT_INSERT, (*r, r[0])) for r in valid)
-        )
-        for row, result in zip(valid, results, strict=True):
-            if result.rowcount:
-                report.accounts_imported += 1
+        valid = [(int(r[0]), tuple(r[1:])) for r in rows if r[1]]
+        if valid and floor is not None:
+            await db.execute_write(floor, (max(i for i, _ in valid),))
+        imported = 0
+        for rid, row in valid:
+            result = await db.execute_write(with_id, (rid, *row, row[0], rid))
+            if not result.rows:
+                result = await db.execute_write(new_id, (*row, row[0]))
+                report.accounts_renumbered += bool(result.rows)
+            if result.rows:
+                imported += 1
                 if SecretBox.is_legacy(row[1]) or SecretBox.is_legacy(row[2]):
                     report.accounts_with_legacy_secrets += 1
-        report.accounts_skipped += len(rows) - sum(1 for r in results if r.rowcount)
+        report.accounts_imported += imported
+        report.accounts_skipped += len(rows) - imported
         advance(len(rows))
 
 

@@ -137,12 +137,14 @@ def test_import_command_prints_a_summary_and_is_idempotent(
     target = tmp_path / "new.db"
     first = run_cli(["import", str(old_db)], target)
     assert first.returncode == 0, first.stderr
-    assert f"message logs: {LOGS} imported, 0 skipped" in first.stdout
-    assert "accounts:     2 imported, 0 skipped" in first.stdout
+    assert (f"message logs: {LOGS} imported (0 under a new id: theirs was taken), "
+            "0 skipped") in first.stdout
+    assert "accounts:     2 imported (0 under a new id), 0 skipped" in first.stdout
     assert "accounts encrypt" in first.stdout
     second = run_cli(["import", str(old_db)], target)
     assert second.returncode == 0, second.stderr
-    assert f"message logs: 0 imported, {LOGS} skipped" in second.stdout
+    assert (f"message logs: 0 imported (0 under a new id: theirs was taken), "
+            f"{LOGS} skipped") in second.stdout
 
 
 def test_import_command_of_a_missing_file_fails_with_exit_1(tmp_path: Path) -> None:

@@ -42,8 +42,9 @@ TABLE = (
     "note TEXT NOT NULL, raw TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL)"
 )
 INSERT = (
-    "INSERT OR IGNORE INTO forward_filters (origin, rule_type, rule_value, scope, enabled, "
-    "kind, terms, applies, note, raw, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO forward_filters (origin, rule_type, rule_value, scope, enabled, "
+    "kind, terms, applies, note, raw, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (raw) DO NOTHING"
 )
 _MATCHES = "(SELECT 1 FROM json_each(f.terms) AS t WHERE {test})"
 _IN_TEXT = "instr(lower(coalesce(new.content, '')), t.value) > 0"

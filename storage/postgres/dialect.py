@@ -82,6 +82,17 @@ def sequence_mark(table: str) -> str:
     )
 
 
+def identity_floor(table: str) -> str:
+    # Rows given their ids (an import) do not move the identity: without this, a later
+    # default id would collide with one of them.
+    sequence = f"pg_get_serial_sequence('{table}', 'id')"
+    return (
+        f"SELECT setval({sequence}, greatest(CAST(? AS bigint), coalesce((SELECT last_value "
+        f"FROM pg_sequences WHERE format('%I.%I', schemaname, sequencename) = {sequence}), "
+        "0))) AS floor"
+    )
+
+
 class PostgresDialect:
     """The functions above, as the engine hands them to the domain (interfaces.Dialect)."""
 
@@ -92,6 +103,7 @@ class PostgresDialect:
     equals_caseless = staticmethod(equals_caseless)
     hinted = staticmethod(hinted)
     sequence_mark = staticmethod(sequence_mark)
+    identity_floor = staticmethod(identity_floor)
     referencing_sql = (
         "SELECT t.relname AS tbl, a.attname AS col FROM pg_constraint AS c "
         "JOIN pg_class AS t ON t.oid = c.conrelid "

@@ -142,6 +142,11 @@ def sequence_mark(table: str) -> str:
     )
 
 
+def identity_floor(table: str) -> None:
+    # AUTOINCREMENT continues after the highest id ever inserted, given ones included.
+    return None
+
+
 class SqliteDialect:
     """The functions above, as the engine hands them to the domain (interfaces.Dialect)."""
 
@@ -152,6 +157,7 @@ class SqliteDialect:
     equals_caseless = staticmethod(equals_caseless)
     hinted = staticmethod(hinted)
     sequence_mark = staticmethod(sequence_mark)
+    identity_floor = staticmethod(identity_floor)
     referencing_sql = (
         "SELECT m.name AS tbl, f.\"from\" AS col FROM sqlite_master AS m "
         "JOIN pragma_foreign_key_list(m.name) AS f "
