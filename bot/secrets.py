@@ -95,6 +95,13 @@ def _resolve(settings: Settings, may_generate: bool) -> Secrets:
     if settings.secret_key is not None and settings.secret_key.get_secret_value().strip():
         source = "MSGLOG_SECRET_KEY"
         keys = parse_keys(settings.secret_key.get_secret_value())
+    elif settings.database_url is not None:
+        # A key file is one machine's: instances elsewhere would seal with other keys.
+        return Secrets(None, (
+            "MSGLOG_SECRET_KEY is not set: with MSGLOG_DATABASE_URL every instance must seal "
+            "secrets with the same key (make one with `python -c \"from cryptography.fernet "
+            "import Fernet; print(Fernet.generate_key().decode())\"`)"
+        ), "MSGLOG_SECRET_KEY")
     else:
         path = key_path(settings)
         source = str(path)

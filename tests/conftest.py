@@ -18,6 +18,9 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "messages.db"
 
 
+PG_TEST_KEY = "m3y9bN8bq2X5tB0kVwq5o0l1c1n5a6p1Ygk9hZbFhJ4="
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # A module or test marked engines("sqlite", "postgres") runs once on each: the `db`,
     # `db_target`, `settings` and `client` fixtures then open that engine.
@@ -58,6 +61,8 @@ def make_settings(db_path: Path, db_target: str | Path) -> Callable[..., Setting
         values: dict[str, Any] = {"db_path": db_path, "write_flush_interval_ms": 5}
         if isinstance(db_target, str):
             values["database_url"] = db_target
+            # On a server every instance needs the same key; a test may ask for none.
+            values["secret_key"] = PG_TEST_KEY
         values.update(overrides)
         return Settings(_env_file=None, **values)
 
