@@ -138,7 +138,8 @@ async def page(
         where.append("status = ?")
         params.append(status)
     if email_contains:
-        where.append("email LIKE ? ESCAPE '\\'")
+        # lower() on both sides: SQLite's LIKE folds ASCII case, PostgreSQL's folds none.
+        where.append("lower(email) LIKE lower(?) ESCAPE '\\'")
         params.append(_like_pattern(email_contains))
     if after_id is not None:
         where.append("id > ?")

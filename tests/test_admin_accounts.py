@@ -10,6 +10,8 @@ from adminhelp import AUTH, COOKIE, PASSWORD, create, db_of, start
 
 from bot.settings import Settings
 
+pytestmark = pytest.mark.engines("sqlite", "postgres")
+
 URL = "/api/admin/accounts"
 FIELDS = {"id", "email", "status", "last_active", "created_at", "has_password", "has_cookie"}
 

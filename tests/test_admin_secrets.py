@@ -16,11 +16,13 @@ from adminhelp import AUTH, COOKIE, PASSWORD, TOKEN, box_of, create, db_of, raw_
 from cryptography.fernet import Fernet
 from legacy import runtime_open, runtime_seal
 
-from bot import logs
+from bot import keys, logs
 from bot.secrets import SECRETS
 from bot.settings import Settings
 from storage import accounts
 from storage.secretbox import PREFIX, SecretBox, SecretUnreadable
+
+pytestmark = pytest.mark.engines("sqlite", "postgres")
 
 URL = "/api/admin/accounts"
 LEGACY_COOKIE = "sid=legacy-PLAINTEXT-cookie-41"
@@ -51,7 +53,7 @@ def file_bytes(db_path: Path) -> bytes:
 async def legacy_account(client: Any, cookie: str | None = LEGACY_COOKIE) -> int:
     """A row as the older runtime wrote it: secrets in the clear."""
     result = await db_of(client).execute_write(
-        "INSERT INTO accounts (email, password_encrypted, cookie) VALUES (?, ?, ?)",
+        "INSERT INTO accounts (email, password_encrypted, cookie) VALUES (?, ?, ?) RETURNING id",
         ("legacy@example.com", "gAAAAB-old-runtime-value", cookie),
     )
     assert result.lastrowid is not None
@@ -60,6 +62,8 @@ async def legacy_account(client: Any, cookie: str | None = LEGACY_COOKIE) -> int
 
 # -- at rest ---------------------------------------------------------------------------
 
+# Reads the SQLite file and its WAL byte by byte.
+@pytest.mark.engines("sqlite")
 async def test_database_and_wal_hold_no_plaintext_secret(admin: Any, db_path: Path) -> None:
     created = await create(admin, email="at-rest@example.com", password=PASSWORD, cookie=COOKIE)
     await admin.patch(f"{URL}/{created['id']}", json={"cookie": COOKIE + "2"}, headers=AUTH)
@@ -198,6 +202,10 @@ async def test_encrypt_all_seals_legacy_and_rotates_old_keys(admin: Any) -> None
 
 
 def old_box_keys(client: Any) -> list[str]:
+    """The app's key: MSGLOG_SECRET_KEY (always so on PostgreSQL), or its key file."""
+    secret_key = client.app[keys.SETTINGS].secret_key
+    if client.app[SECRETS].source == "MSGLOG_SECRET_KEY" and secret_key is not None:
+        return [secret_key.get_secret_value()]
     path = Path(client.app[SECRETS].source)
     return [path.read_text().strip()]
 
@@ -252,6 +260,8 @@ async def test_admin_created_account_gives_the_runtime_the_secret_as_entered(
 
 # -- the key -----------------------------------------------------------------------------
 
+# The generated key file serves an SQLite database (PostgreSQL needs MSGLOG_SECRET_KEY).
+@pytest.mark.engines("sqlite")
 async def test_first_start_generates_a_private_key_file(admin: Any, db_path: Path) -> None:
     path = db_path.parent / "secret.key"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -301,6 +311,8 @@ async def test_wrong_key_for_stored_secrets_is_refused(
     assert (await resp.json())["error"]["code"] == "secret_key_unavailable"
 
 
+# The generated key file serves an SQLite database (PostgreSQL needs MSGLOG_SECRET_KEY).
+@pytest.mark.engines("sqlite")
 async def test_lost_key_file_is_not_silently_replaced(
     aiohttp_client: Any, make_settings: Callable[..., Settings], db_path: Path
 ) -> None:
@@ -313,6 +325,8 @@ async def test_lost_key_file_is_not_silently_replaced(
     assert "restore" in (client.app[SECRETS].problem or "")
 
 
+# Reads the SQLite file byte by byte after its WAL checkpoint.
+@pytest.mark.engines("sqlite")
 async def test_deleted_account_leaves_no_bytes_once_checkpointed(
     aiohttp_client: Any, make_settings: Callable[..., Settings], db_path: Path
 ) -> None:

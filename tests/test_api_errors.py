@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,9 @@ from aiohttp import web
 from apihelp import error_of, message, post
 
 from bot.app import create_app
+from tests.enginehelp import hold_writes
+
+pytestmark = pytest.mark.engines("sqlite", "postgres")
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -160,6 +162,19 @@ async def test_sql_looking_filters_are_just_values(client: Any) -> None:
     assert len((await (await client.get("/api/messages")).json())["items"]) == 1
 
 
+async def test_a_nul_in_a_message_is_stored_and_found_by_its_filter(
+    client: Any, engine: str
+) -> None:
+    [row_id] = await post(client, message(1, content="a\x00b", sender_name="s\x00"))
+    resp = await client.get("/api/messages", params={"sender": "s\x00"})
+    assert resp.status == 200
+    [item] = (await resp.json())["items"]
+    assert item["id"] == row_id
+    # PostgreSQL's text cannot hold NUL: it is stored as U+FFFD there.
+    nul = "\x00" if engine == "sqlite" else "\ufffd"
+    assert (item["content"], item["sender_name"]) == (f"a{nul}b", f"s{nul}")
+
+
 async def test_percent_encoded_invalid_utf8_in_query_is_not_a_500(client: Any) -> None:
     resp = await client.get("/api/messages?q=%ff%fe&channel=%c3%28")
     assert resp.status in (200, 400, 422)
@@ -180,20 +195,15 @@ async def test_unexpected_exception_is_a_plain_500_without_internals(
 
 
 async def test_overload_is_503_with_retry_after(
-    aiohttp_client: Any, make_settings: Any, db_path: Path
+    aiohttp_client: Any, make_settings: Any, db_target: str | Path
 ) -> None:
     settings = make_settings(write_queue_max=1, write_enqueue_timeout_s=0.2)
     client = await aiohttp_client(create_app(settings))
-    blocker = sqlite3.connect(db_path, isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")
-    try:
+    async with hold_writes(db_target):
         resp = await client.post("/api/messages", json=[message(n) for n in range(5)])
         err = await error_of(resp, 503)
         assert err["code"] == "overloaded"
         assert int(resp.headers["Retry-After"]) >= 1
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
 
 
 async def test_api_token_is_required_when_set(aiohttp_client: Any, make_settings: Any) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from legacy import add_filter_rules, add_forwarding_setup, make_legacy_db
 from serverproc import run_cli
 
@@ -13,6 +14,8 @@ from bot.settings import Settings
 from storage import AsyncDatabase, forward_filters, forward_routes, legacy_import
 from storage.forward_routes import NewRoute
 from tests.adminhelp import AUTH, start
+
+pytestmark = pytest.mark.engines("sqlite", "postgres")
 
 HOOK = "https://discord.example/api/webhooks/3/hook"
 
@@ -22,6 +25,20 @@ def old_file(path: Path) -> Path:
     add_forwarding_setup(path)
     add_filter_rules(path)
     return path
+
+
+async def with_old_setup(db_target: str | Path, tmp_path: Path) -> AsyncDatabase:
+    """The engine under test, holding an older runtime's routes and filter rules.
+
+    SQLite opens the older runtime's file in place; PostgreSQL imports it.
+    """
+    if isinstance(db_target, Path):
+        old_file(db_target)
+    db = AsyncDatabase(db_target)
+    await db.init()
+    if isinstance(db_target, str):
+        await legacy_import.import_file(db, old_file(tmp_path / "old.db"))
+    return db
 
 
 async def receive(db: AsyncDatabase, msg: str, text: str, sender: str, channel: str) -> None:
@@ -56,9 +73,10 @@ async def test_filter_rules_are_kept_in_place_each_with_what_msglog_makes_of_it(
     assert "@all" in notes[4]
 
 
-async def test_blocked_keyword_queues_no_delivery_whatever_its_case(db_path: Path) -> None:
-    old_file(db_path)
-    async with AsyncDatabase(db_path) as db:
+async def test_blocked_keyword_queues_no_delivery_whatever_its_case(
+    db_target: str | Path, tmp_path: Path
+) -> None:
+    async with await with_old_setup(db_target, tmp_path) as db:
         await receive(db, "m1", "买 广告 位", "alice", "chan-1")
         await receive(db, "m2", "this is SPAM", "alice", "chan-1")
         await receive(db, "m3", "hello", "alice", "chan-1")
@@ -66,9 +84,10 @@ async def test_blocked_keyword_queues_no_delivery_whatever_its_case(db_path: Pat
     assert counts == [0, 0, 2]
 
 
-async def test_sender_allow_list_holds_only_in_its_channel(db_path: Path) -> None:
-    old_file(db_path)
-    async with AsyncDatabase(db_path) as db:
+async def test_sender_allow_list_holds_only_in_its_channel(
+    db_target: str | Path, tmp_path: Path
+) -> None:
+    async with await with_old_setup(db_target, tmp_path) as db:
         await forward_routes.add(db, NewRoute("kook", "chan-3", "discord", "other", HOOK))
         await receive(db, "m1", "hello", "carol", "chan-1")
         await receive(db, "m2", "hello", "carol", "chan-3")
@@ -76,9 +95,9 @@ async def test_sender_allow_list_holds_only_in_its_channel(db_path: Path) -> Non
     assert counts == [0, 1]
 
 
-async def test_import_carries_every_rule_once(tmp_path: Path) -> None:
+async def test_import_carries_every_rule_once(db_target: str | Path, tmp_path: Path) -> None:
     source = old_file(tmp_path / "old.db")
-    async with AsyncDatabase(tmp_path / "new.db") as db:
+    async with AsyncDatabase(db_target) as db:
         first = await legacy_import.import_file(db, source)
         again = await legacy_import.import_file(db, source)
         kept = await forward_filters.list_all(db)
@@ -98,9 +117,10 @@ def test_import_command_names_each_rule_and_the_routes(tmp_path: Path) -> None:
 
 
 async def test_admin_api_lists_the_rules(
-    db_path: Path, aiohttp_client: Any, make_settings: Callable[..., Settings]
+    db_target: str | Path, tmp_path: Path, aiohttp_client: Any,
+    make_settings: Callable[..., Settings],
 ) -> None:
-    old_file(db_path)
+    await (await with_old_setup(db_target, tmp_path)).close()
     client = await start(aiohttp_client, make_settings)
     refused = await client.get("/api/admin/filters")
     resp = await client.get("/api/admin/filters", headers=AUTH)

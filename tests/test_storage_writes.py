@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import resource
 import signal
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,9 @@ from storage import (
     StorageIOError,
     StorageOverloaded,
 )
+from tests.enginehelp import hold_writes
+
+pytestmark = pytest.mark.engines("sqlite", "postgres")
 
 
 async def log(db: AsyncDatabase, n: int | str, **kw: object) -> int:
@@ -40,16 +42,16 @@ async def count(db: AsyncDatabase, table: str = "message_logs") -> int:
     return int(row["n"])
 
 
-async def test_lone_write_commits_within_the_flush_interval(db_path: Path) -> None:
-    async with AsyncDatabase(db_path, flush_interval=0.05) as db:
+async def test_lone_write_commits_within_the_flush_interval(db_target: str | Path) -> None:
+    async with AsyncDatabase(db_target, flush_interval=0.05) as db:
         for n in range(5):
             # The older batcher waited for a tenth write: this would time out.
             await asyncio.wait_for(log(db, n), timeout=2)
         assert await count(db) == 5
 
 
-async def test_lone_write_commits_at_once_with_zero_flush_interval(db_path: Path) -> None:
-    async with AsyncDatabase(db_path, flush_interval=0) as db:
+async def test_lone_write_commits_at_once_with_zero_flush_interval(db_target: str | Path) -> None:
+    async with AsyncDatabase(db_target, flush_interval=0) as db:
         for n in range(5):
             await asyncio.wait_for(log(db, n), timeout=1)
         assert db.stats()["writer"]["batches"] == 5
@@ -65,14 +67,13 @@ async def test_concurrent_inserts_each_get_their_own_row_id(db: AsyncDatabase) -
 
 
 async def test_execute_write_returns_its_own_lastrowid_under_concurrency(
-    db: AsyncDatabase,
+    db: AsyncDatabase, engine: str
 ) -> None:
-    results = await asyncio.gather(
-        *(
-            db.execute_write("INSERT INTO accounts (email) VALUES (?)", (f"u{n}@x.io",))
-            for n in range(200)
-        )
-    )
+    # PostgreSQL gives an insert's id when the statement says RETURNING id.
+    sql = "INSERT INTO accounts (email) VALUES (?)"
+    if engine == "postgres":
+        sql += " RETURNING id"
+    results = await asyncio.gather(*(db.execute_write(sql, (f"u{n}@x.io",)) for n in range(200)))
     rows = await db.execute_read("SELECT id, email FROM accounts")
     by_id = {r["id"]: r["email"] for r in rows}
     assert [by_id[r.lastrowid] for r in results] == [f"u{n}@x.io" for n in range(200)]
@@ -91,9 +92,9 @@ async def test_relogging_the_same_target_updates_one_row(db: AsyncDatabase) -> N
 
 
 async def test_batch_of_new_and_existing_keys_gives_each_caller_its_row(
-    db_path: Path,
+    db_target: str | Path,
 ) -> None:
-    async with AsyncDatabase(db_path, batch_size=20, flush_interval=1.0) as db:
+    async with AsyncDatabase(db_target, batch_size=20, flush_interval=1.0) as db:
         old = await asyncio.gather(*(log(db, n) for n in range(0, 20, 2)))
         # One batch: ten new keys interleaved with ten re-logs of existing ones.
         mixed = await asyncio.gather(*(log(db, n, status="failed") for n in range(20)))
@@ -105,8 +106,8 @@ async def test_batch_of_new_and_existing_keys_gives_each_caller_its_row(
             assert by_id[row_id] == (f"m{n}", 2 if n % 2 == 0 else 1)
 
 
-async def test_same_key_twice_in_one_batch_is_one_row_logged_twice(db_path: Path) -> None:
-    async with AsyncDatabase(db_path, batch_size=3, flush_interval=1.0) as db:
+async def test_same_key_twice_in_one_batch_is_one_row_logged_twice(db_target: str | Path) -> None:
+    async with AsyncDatabase(db_target, batch_size=3, flush_interval=1.0) as db:
         ids = await asyncio.gather(
             log(db, 1, status="failed"), log(db, 2), log(db, 1, status="success")
         )
@@ -123,8 +124,8 @@ async def test_same_message_to_another_target_is_another_row(db: AsyncDatabase) 
     assert a != b
 
 
-async def test_one_bad_item_fails_alone_and_nine_commit(db_path: Path) -> None:
-    async with AsyncDatabase(db_path, batch_size=10, flush_interval=1.0) as db:
+async def test_one_bad_item_fails_alone_and_nine_commit(db_target: str | Path) -> None:
+    async with AsyncDatabase(db_target, batch_size=10, flush_interval=1.0) as db:
         writes = [log(db, n) for n in range(9)]
         writes.insert(4, log(db, "bad", kook_channel_id=None))  # NOT NULL violated
         results = await asyncio.gather(*writes, return_exceptions=True)
@@ -143,20 +144,20 @@ async def test_generic_constraint_violation_raises_integrity_violation(
         await db.execute_write("INSERT INTO accounts (email) VALUES ('a@x.io')")
 
 
-async def test_close_commits_every_queued_write(db_path: Path) -> None:
-    db = AsyncDatabase(db_path, flush_interval=0.5)
+async def test_close_commits_every_queued_write(db_target: str | Path) -> None:
+    db = AsyncDatabase(db_target, flush_interval=0.5)
     await db.init()
     tasks = [asyncio.create_task(log(db, n)) for n in range(3000)]
     await asyncio.sleep(0)  # all enqueued, none committed yet
     await db.close()
     ids = await asyncio.gather(*tasks)
     assert len(set(ids)) == 3000
-    with sqlite3.connect(db_path) as conn:
-        assert conn.execute("SELECT count(*) FROM message_logs").fetchone()[0] == 3000
+    async with AsyncDatabase(db_target) as reopened:
+        assert await count(reopened) == 3000
 
 
-async def test_writes_after_close_raise_and_close_is_idempotent(db_path: Path) -> None:
-    db = AsyncDatabase(db_path)
+async def test_writes_after_close_raise_and_close_is_idempotent(db_target: str | Path) -> None:
+    db = AsyncDatabase(db_target)
     await db.init()
     await db.close()
     await db.close()
@@ -164,37 +165,27 @@ async def test_writes_after_close_raise_and_close_is_idempotent(db_path: Path) -
         await log(db, 1)
 
 
-async def test_cancelled_caller_still_gets_its_write_committed(db_path: Path) -> None:
-    async with AsyncDatabase(db_path) as db:
-        blocker = sqlite3.connect(db_path, isolation_level=None)
-        blocker.execute("BEGIN IMMEDIATE")  # the write waits in the writer for the lock
-        try:
+async def test_cancelled_caller_still_gets_its_write_committed(db_target: str | Path) -> None:
+    async with AsyncDatabase(db_target) as db:
+        async with hold_writes(db_target):  # the write waits in the writer for the lock
             task = asyncio.create_task(log(db, "cancelled"))
             await asyncio.sleep(0.05)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
-        finally:
-            blocker.execute("ROLLBACK")
-            blocker.close()
         await log(db, "after")
         rows = await db.execute_read("SELECT kook_message_id FROM message_logs ORDER BY id")
         assert [r["kook_message_id"] for r in rows] == ["mcancelled", "mafter"]
 
 
-async def test_full_queue_makes_writers_wait_then_overload(db_path: Path) -> None:
-    async with AsyncDatabase(db_path, queue_max=20, enqueue_timeout=0.3) as db:
+async def test_full_queue_makes_writers_wait_then_overload(db_target: str | Path) -> None:
+    async with AsyncDatabase(db_target, queue_max=20, enqueue_timeout=0.3) as db:
         await log(db, "warmup")
-        blocker = sqlite3.connect(db_path, isolation_level=None)
-        blocker.execute("BEGIN IMMEDIATE")  # a foreign writer holds the lock
-        try:
+        async with hold_writes(db_target):  # a foreign writer holds the lock
             tasks = [asyncio.create_task(log(db, n)) for n in range(100)]
             done, _ = await asyncio.wait(tasks, timeout=1.0)
             overloaded = [t for t in done if isinstance(t.exception(), StorageOverloaded)]
             assert overloaded, "writers past the queue bound must be refused"
-        finally:
-            blocker.execute("ROLLBACK")
-            blocker.close()
         results = await asyncio.gather(*tasks, return_exceptions=True)
         accepted = [r for r in results if isinstance(r, int)]
         assert all(isinstance(r, int | StorageOverloaded) for r in results)
@@ -216,6 +207,8 @@ def file_size_limit() -> object:
     signal.signal(signal.SIGXFSZ, previous)
 
 
+# A file size limit on the SQLite file and its WAL makes the I/O error.
+@pytest.mark.engines("sqlite")
 async def test_io_failure_fails_its_batch_and_the_writer_recovers(
     db_path: Path, file_size_limit: object
 ) -> None:
@@ -234,6 +227,8 @@ async def test_io_failure_fails_its_batch_and_the_writer_recovers(
         assert [r["id"] for r in rows] == [kept, after]
 
 
+# Breaks the SQLite writer thread's loop.
+@pytest.mark.engines("sqlite")
 async def test_a_writer_bug_fails_callers_instead_of_hanging(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,10 +6,14 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from storage import AsyncDatabase, LogFilter, message_logs, webhook_events
 from storage.sqlite import schema
 from storage.timeutil import now_ms
 from storage.webhook_events import Received
+
+pytestmark = pytest.mark.engines("sqlite", "postgres")
 
 LEGACY_DDL = [
     "CREATE TABLE accounts (id INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT UNIQUE NOT NULL, "
@@ -39,6 +43,8 @@ def version_and_tables(path: Path) -> tuple[int, set[str]]:
     return version, names
 
 
+# SQLite's schema versions (user_version) and its file.
+@pytest.mark.engines("sqlite")
 async def test_new_database_is_at_the_latest_version_with_webhook_events(db_path: Path) -> None:
     async with AsyncDatabase(db_path):
         pass
@@ -47,6 +53,8 @@ async def test_new_database_is_at_the_latest_version_with_webhook_events(db_path
     assert "webhook_events" in tables
 
 
+# SQLite's schema versions (user_version) and its file.
+@pytest.mark.engines("sqlite")
 async def test_older_runtime_database_migrates_from_0_to_latest(db_path: Path) -> None:
     conn = sqlite3.connect(db_path)
     for ddl in LEGACY_DDL:
@@ -60,6 +68,8 @@ async def test_older_runtime_database_migrates_from_0_to_latest(db_path: Path) -
     assert version_and_tables(db_path)[0] == schema.LATEST_VERSION
 
 
+# SQLite's schema versions (user_version) and its file.
+@pytest.mark.engines("sqlite")
 async def test_version_1_database_migrates_to_latest_keeping_its_rows(db_path: Path) -> None:
     async with AsyncDatabase(db_path) as db:
         await db.add_message_log_async("m-1", "c", "kept", "text", "a", "tg", "t", "success")
@@ -123,7 +133,16 @@ async def test_stored_message_is_found_by_full_text_search(db: AsyncDatabase) ->
     await webhook_events.store_edit(db, message(content="edited: 重新转发成功"))
     found, _ = await message_logs.page(db, LogFilter(q="重新转发"))
     assert [row["content"] for row in found] == ["edited: 重新转发成功"]
-    # And in the index itself, with the edit's text, once the writer's tail is taken in.
+    assert (await message_logs.page(db, LogFilter(q="消息转发失败")))[0] == []
+
+
+# The FTS5 index and its writer-filled tail are SQLite's (PostgreSQL's trigram indexes are
+# kept by each statement).
+@pytest.mark.engines("sqlite")
+async def test_the_search_index_holds_the_edits_text(db: AsyncDatabase) -> None:
+    await webhook_events.store_received(db, message(content="消息转发失败了"))
+    await webhook_events.store_edit(db, message(content="edited: 重新转发成功"))
+    # In the index itself, with the edit's text, once the writer's tail is taken in.
     await db.flush_search_index()
     stale = await db.execute_read(
         "SELECT rowid FROM message_fts WHERE message_fts MATCH ?", ("消息转发失败",)

@@ -53,6 +53,15 @@ class ConnectionLost(Exception):
         self.maybe_committed = maybe_committed
 
 
+# PostgreSQL's text cannot hold NUL (SQLSTATE 22021 for any string with one, in a write
+# or in a read's filter); SQLite stores it. A NUL in a text parameter becomes U+FFFD, the
+# Unicode replacement character: a message with one is stored instead of failing its
+# caller (a chat event with a stray \u0000 would otherwise never be logged), and an
+# equality filter with one finds the rows written with the same value.
+NUL = "\x00"
+REPLACEMENT = "\ufffd"
+
+
 def bound_params(statement: Translated, params: Any) -> tuple[Any, ...]:
     """The parameters as asyncpg takes them, checked against the statement's count."""
     if isinstance(params, dict):
@@ -61,6 +70,11 @@ def bound_params(statement: Translated, params: Any) -> tuple[Any, ...]:
     if len(values) != statement.params:
         raise InvalidQuery(
             f"the statement takes {statement.params} parameters, {len(values)} given")
+    if any(type(value) is str and NUL in value for value in values):
+        values = tuple(
+            value.replace(NUL, REPLACEMENT) if type(value) is str else value
+            for value in values
+        )
     return values
 
 
