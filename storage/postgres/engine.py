@@ -103,6 +103,8 @@ class PostgresEngine:
         self._shared: dict[Hashable, asyncio.Task[list[dict[str, Any]]]] = {}
         self._reads_waiting = 0
         self._read_waits = 0
+        self._reads = 0  # reads run on a connection
+        self._shared_reads = 0  # callers served by joining an identical read in flight
         self._read_retries = 0
         self._listener: ChangeListener | None = None
         self._change_callbacks: list[Callable[[], None]] = []
@@ -278,6 +280,7 @@ class PostgresEngine:
         try:
             return await fn(conn)
         finally:
+            self._reads += 1
             await pool.release(conn)
 
     async def _fetch(self, sql: str, params: ParamsIn) -> list[dict[str, Any]]:
@@ -301,6 +304,8 @@ class PostgresEngine:
             task = asyncio.get_running_loop().create_task(self._fetch(sql, params))
             self._shared[key] = task
             task.add_done_callback(lambda done: self._unshare(key, done))
+        else:
+            self._shared_reads += 1
         return copy_rows(await asyncio.shield(task))
 
     def _unshare(self, key: Hashable, task: asyncio.Task[Any]) -> None:
@@ -406,6 +411,8 @@ class PostgresEngine:
                 "waiting": self._reads_waiting,
                 "waits": self._read_waits,
                 "retries": self._read_retries,
+                "reads": self._reads,
+                "shared_reads": self._shared_reads,
                 "min": self.read_pool_min,
                 "max": self.read_pool_max,
             },
