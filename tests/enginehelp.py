@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from bot.settings import Settings
+
 
 @asynccontextmanager
 async def hold_writes(target: str | Path) -> AsyncIterator[None]:
@@ -42,3 +44,17 @@ async def hold_writes(target: str | Path) -> AsyncIterator[None]:
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
+
+
+def engine_env(settings: Settings) -> dict[str, str]:
+    """Environment for a msglog process (the CLI, a server) on the same engine as `settings`.
+
+    An SQLite path is passed as MSGLOG_DB_PATH by the caller; PostgreSQL needs its URL and
+    the key every instance on it shares.
+    """
+    if settings.database_url is None:
+        return {}
+    env = {"MSGLOG_DATABASE_URL": settings.database_url.get_secret_value()}
+    if settings.secret_key is not None:
+        env["MSGLOG_SECRET_KEY"] = settings.secret_key.get_secret_value()
+    return env

@@ -8,10 +8,13 @@ import io
 import json
 from typing import Any
 
+import pytest
 from apihelp import error_of, message, post
 
 from bot import keys
 from bot.live import RowMatch
+
+pytestmark = pytest.mark.engines("sqlite", "postgres")
 
 
 async def test_stats_agree_with_counts_taken_in_sql(client: Any) -> None:

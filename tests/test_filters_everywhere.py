@@ -7,10 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from apihelp import message, post
 
 from storage import AsyncDatabase, LogFilter, log_stats, message_logs
 from storage.timeutil import now_ms
+
+pytestmark = pytest.mark.engines("sqlite", "postgres")
 
 
 async def listed(client: Any, **params: str) -> list[dict[str, Any]]:
@@ -90,6 +93,8 @@ async def test_sender_matches_in_any_case(client: Any) -> None:
     assert sorted(r["kook_message_id"] for r in rows) == ["m-1", "m-2"]
 
 
+# SQLite's schema versions: a version 5 file made with sqlite3.
+@pytest.mark.engines("sqlite")
 async def test_version_5_database_gets_lowercase_platforms_and_searchable_errors(
     db_path: Path,
 ) -> None:

@@ -11,12 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from apihelp import error_of, message, post
 from legacy import make_legacy_db
 from serverproc import REPO, ServerProcess, run_cli
 
 from bot import keys
 from bot.live import CLIENT_BUFFER
+from tests.enginehelp import engine_env
+
+pytestmark = pytest.mark.engines("sqlite", "postgres")
 
 Event = tuple[int, dict[str, Any]]
 
@@ -137,15 +141,16 @@ async def test_stream_refuses_an_unknown_query_parameter(client: Any) -> None:
     assert err["details"][0]["field"] == "colour"
 
 
-async def test_rows_written_by_another_process_reach_the_stream(client: Any) -> None:
+async def test_rows_written_by_another_process_reach_the_stream(
+    client: Any, db_target: str | Path
+) -> None:
     resp = await open_stream(client)
     await until_subscribed(client)
-    db_path = client.app[keys.SETTINGS].db_path
     writer = textwrap.dedent(f"""
         import asyncio
         from storage import AsyncDatabase
         async def main():
-            async with AsyncDatabase({str(db_path)!r}) as db:
+            async with AsyncDatabase({str(db_target)!r}) as db:
                 await db.add_message_log_async(
                     "elsewhere", "c", "written by another process", "text", "bob",
                     "telegram", "t", "success")
@@ -168,14 +173,18 @@ async def test_rows_imported_from_the_command_line_reach_the_stream(
     make_legacy_db(source, logs=5)
     resp = await open_stream(client)
     await until_subscribed(client)
-    db_path = client.app[keys.SETTINGS].db_path
-    done = await asyncio.to_thread(run_cli, ["import", str(source)], db_path)
+    settings = client.app[keys.SETTINGS]
+    done = await asyncio.to_thread(
+        run_cli, ["import", str(source)], settings.db_path, **engine_env(settings)
+    )
     assert done.returncode == 0, done.stderr
     rows = [row for _, row in await messages(resp, 5)]
     assert len({row["kook_message_id"] for row in rows}) == 5
     resp.close()
 
 
+# Two processes on one SQLite file (on PostgreSQL: tests/test_pg_instances.py).
+@pytest.mark.engines("sqlite")
 async def test_a_second_msglog_on_the_same_file_feeds_the_first_ones_stream(
     tmp_path: Path,
 ) -> None:

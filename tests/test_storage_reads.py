@@ -7,12 +7,17 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from storage import AsyncDatabase, QueryTimeout
 
-# About 30-80 ms of pure SQLite work; sqlite3 releases the GIL while it runs.
+pytestmark = pytest.mark.engines("sqlite", "postgres")
+
+# About 30-80 ms of pure SQLite work; sqlite3 releases the GIL while it runs. The reader's
+# name (text: PostgreSQL types the parameter once) makes each reader's read distinct.
 SLOW_READ = (
     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) "
-    "SELECT count(*) AS n, ? AS reader FROM c"
+    "SELECT count(*) AS n, CAST(? AS text) AS reader FROM c"
 )
 RUNAWAY_READ = (
     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
@@ -21,7 +26,7 @@ RUNAWAY_READ = (
 
 async def test_reads_return_dicts(db: AsyncDatabase) -> None:
     assert await db.execute_read("SELECT 1 AS a, 'x' AS b") == [{"a": 1, "b": "x"}]
-    assert await db.execute_one("SELECT 2 AS a WHERE 0") is None
+    assert await db.execute_one("SELECT 2 AS a WHERE 1 = 0") is None
 
 
 async def test_read_connections_refuse_writes(db: AsyncDatabase) -> None:
@@ -36,14 +41,14 @@ async def test_read_connections_refuse_writes(db: AsyncDatabase) -> None:
     assert await db.execute_read("SELECT count(*) AS n FROM accounts") == [{"n": 0}]
 
 
-async def test_pool_grows_under_concurrent_slow_reads_within_max(db_path: Path) -> None:
-    async with AsyncDatabase(db_path, read_pool_min=1, read_pool_max=3) as db:
+async def test_pool_grows_under_concurrent_slow_reads_within_max(db_target: str | Path) -> None:
+    async with AsyncDatabase(db_target, read_pool_min=1, read_pool_max=3) as db:
         sizes: list[int] = []
         stop = time.monotonic() + 4.0
 
         async def reader(name: int) -> None:
             while time.monotonic() < stop:
-                await db.execute_read(SLOW_READ, (name,))  # distinct reads: none shared
+                await db.execute_read(SLOW_READ, (str(name),))  # distinct reads: none shared
                 sizes.append(db.stats()["read_pool"]["size"])
 
         await asyncio.gather(*(reader(n) for n in range(6)))
@@ -51,6 +56,8 @@ async def test_pool_grows_under_concurrent_slow_reads_within_max(db_path: Path) 
         assert max(sizes) <= 3
 
 
+# read_idle_timeout is the SQLite pool's (asyncpg's pool keeps its connections).
+@pytest.mark.engines("sqlite")
 async def test_pool_shrinks_to_min_after_idle_timeout(db_path: Path) -> None:
     async with AsyncDatabase(
         db_path, read_pool_min=1, read_pool_max=4, read_idle_timeout=0.3
@@ -61,7 +68,7 @@ async def test_pool_shrinks_to_min_after_idle_timeout(db_path: Path) -> None:
         async def reader(name: int) -> None:
             nonlocal grown
             while time.monotonic() < stop:
-                await db.execute_read(SLOW_READ, (name,))
+                await db.execute_read(SLOW_READ, (str(name),))
                 grown = max(grown, db.stats()["read_pool"]["size"])
 
         await asyncio.gather(*(reader(n) for n in range(6)))
@@ -73,9 +80,9 @@ async def test_pool_shrinks_to_min_after_idle_timeout(db_path: Path) -> None:
         assert db.stats()["read_pool"]["size"] == 1
 
 
-async def test_runaway_read_times_out_and_its_connection_is_reused(db_path: Path) -> None:
+async def test_runaway_read_times_out_and_its_connection_is_reused(db_target: str | Path) -> None:
     async with AsyncDatabase(
-        db_path, read_pool_min=1, read_pool_max=1, query_timeout=0.3
+        db_target, read_pool_min=1, read_pool_max=1, query_timeout=0.3
     ) as db:
         try:
             await asyncio.wait_for(db.execute_read(RUNAWAY_READ), timeout=10)
@@ -88,8 +95,8 @@ async def test_runaway_read_times_out_and_its_connection_is_reused(db_path: Path
         assert stats["size"] == 1 and stats["timeouts"] == 1
 
 
-async def test_cancelled_reader_returns_its_connection(db_path: Path) -> None:
-    async with AsyncDatabase(db_path, read_pool_min=1, read_pool_max=1) as db:
+async def test_cancelled_reader_returns_its_connection(db_target: str | Path) -> None:
+    async with AsyncDatabase(db_target, read_pool_min=1, read_pool_max=1) as db:
         task = asyncio.create_task(db.execute_read(RUNAWAY_READ))
         await asyncio.sleep(0.2)
         task.cancel()
@@ -99,12 +106,12 @@ async def test_cancelled_reader_returns_its_connection(db_path: Path) -> None:
         assert db.stats()["read_pool"]["in_use"] == 0
 
 
-async def test_waiting_readers_are_served_in_order(db_path: Path) -> None:
-    async with AsyncDatabase(db_path, read_pool_min=1, read_pool_max=1) as db:
+async def test_waiting_readers_are_served_in_order(db_target: str | Path) -> None:
+    async with AsyncDatabase(db_target, read_pool_min=1, read_pool_max=1) as db:
         finished: list[int] = []
 
         async def read(n: int) -> None:
-            await db.execute_read(SLOW_READ, (n,))
+            await db.execute_read(SLOW_READ, (str(n),))
             finished.append(n)
 
         tasks = []
@@ -115,8 +122,8 @@ async def test_waiting_readers_are_served_in_order(db_path: Path) -> None:
         assert finished == sorted(finished)
 
 
-async def test_reads_do_not_wait_for_queued_writes(db_path: Path) -> None:
-    async with AsyncDatabase(db_path, flush_interval=0.05, queue_max=100_000) as db:
+async def test_reads_do_not_wait_for_queued_writes(db_target: str | Path) -> None:
+    async with AsyncDatabase(db_target, flush_interval=0.05, queue_max=100_000) as db:
         writes = [
             asyncio.create_task(
                 db.add_message_log_async(f"m{n}", "c", "x" * 200, "1", "s", "tg", "t", "success")
@@ -131,6 +138,8 @@ async def test_reads_do_not_wait_for_queued_writes(db_path: Path) -> None:
         await asyncio.gather(*writes)
 
 
+# SQLite's WAL file.
+@pytest.mark.engines("sqlite")
 async def test_wal_stays_bounded_under_continuous_reads_and_writes(db_path: Path) -> None:
     # 30,000 rows of 400 bytes are well past the 24 MB at which the writer rewinds the WAL,
     # written while readers never stop: a count of writes, not a timed soak (bench/ has it).

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]
 
-from ..errors import StorageClosedError, StorageError
+from ..errors import QueryTimeout, StorageClosedError, StorageError
 from ..interfaces import BulkUpsert, WriteResult, copy_rows, share_key
 from ..timeutil import ms_to_iso, now_ms
 from .batch import bound_params
@@ -105,6 +105,7 @@ class PostgresEngine:
         self._read_waits = 0
         self._reads = 0  # reads run on a connection
         self._shared_reads = 0  # callers served by joining an identical read in flight
+        self._read_timeouts = 0  # reads cancelled by statement_timeout
         self._read_retries = 0
         self._listener: ChangeListener | None = None
         self._change_callbacks: list[Callable[[], None]] = []
@@ -144,7 +145,9 @@ class PostgresEngine:
                 min_size=self.read_pool_min,
                 max_size=self.read_pool_max,
                 timeout=CONNECT_TIMEOUT_S,
-                server_settings=self._server_settings,
+                # Read connections refuse writes, as SQLite's query_only ones do: a write
+                # goes through the writer's queue or nowhere. (VACUUM is still allowed.)
+                server_settings={**self._server_settings, "default_transaction_read_only": "on"},
             )
         except Exception as exc:
             await writer_conn.close()
@@ -265,7 +268,10 @@ class PostgresEngine:
                     self._read_retries += 1
                     log.warning("msglog read connection lost (%s); retrying once", exc)
                     continue
-                raise translate(exc, sql) from exc
+                err = translate(exc, sql)
+                if isinstance(err, QueryTimeout):
+                    self._read_timeouts += 1
+                raise err from exc
         raise AssertionError("unreachable")
 
     async def _once(self, fn: Callable[[Any], Awaitable[T]]) -> T:
@@ -413,6 +419,7 @@ class PostgresEngine:
                 "retries": self._read_retries,
                 "reads": self._reads,
                 "shared_reads": self._shared_reads,
+                "timeouts": self._read_timeouts,
                 "min": self.read_pool_min,
                 "max": self.read_pool_max,
             },
