@@ -22,6 +22,8 @@ from tests.apihelp import error_of, message, post
 from tests.fake_targets import FakeTargets
 from tests.test_query_plans import RecordingDb, explain, full_scans
 
+pytestmark = pytest.mark.engines("sqlite", "postgres")
+
 ADMIN = "admin-token-deliveries"
 ADMIN_AUTH = {"Authorization": f"Bearer {ADMIN}"}
 BOT_TOKEN = "123456:telegram-bot-secret"
@@ -325,6 +327,8 @@ PLAN_CASES: dict[str, Callable[[Any], Awaitable[Any]]] = {
 }
 
 
+# SQLite's EXPLAIN QUERY PLAN on a file made by init().
+@pytest.mark.engines("sqlite")
 @pytest.mark.parametrize("name", list(PLAN_CASES))
 async def test_deliveries_view_reads_through_the_route_indexes(
     plan_db: sqlite3.Connection, name: str

@@ -14,6 +14,8 @@ from storage import AsyncDatabase, LogFilter
 from storage.failures import FAILURE_STATUSES, _query
 from storage.timeutil import now_ms
 
+pytestmark = pytest.mark.engines("sqlite", "postgres")
+
 HOUR_MS = 3_600_000
 TIMEOUT = "timeout after 10000 ms"
 FORBIDDEN = "discord: 403 Missing Access"
@@ -145,6 +147,8 @@ def _iso(ms: int) -> str:
     return text
 
 
+# SQLite's EXPLAIN QUERY PLAN on the file.
+@pytest.mark.engines("sqlite")
 @pytest.mark.parametrize(
     "extra",
     [{}, {"platform": "telegram"}, {"channel": "c"}, {"sender": "s"}, {"status": "failed"}],

@@ -13,6 +13,8 @@ from legacy import make_legacy_db, runtime_open, runtime_seal
 from storage import AsyncDatabase, IntegrityViolation, MigrationError
 from storage.secretbox import PREFIX, SecretBox, SecretKeyMissing
 
+pytestmark = pytest.mark.engines("sqlite", "postgres")
+
 RUNTIME_KEY = Fernet.generate_key()  # the older runtime's own key, unknown to msglog
 PASSWORD = "runtime-PLAINTEXT-pw-58"
 COOKIE = "sid=runtime-PLAINTEXT-cookie-12"
@@ -35,34 +37,46 @@ async def test_email_differing_only_in_case_is_refused(db: AsyncDatabase) -> Non
 
 
 async def test_runtime_secrets_come_back_unchanged_and_decryptable(
-    db_path: Path, box: SecretBox
+    db_target: str | Path, box: SecretBox
 ) -> None:
     password, cookie = runtime_seal(RUNTIME_KEY, PASSWORD), runtime_seal(RUNTIME_KEY, COOKIE)
-    async with AsyncDatabase(db_path, secret_box=box) as db:
+    async with AsyncDatabase(db_target, secret_box=box) as db:
         await db.add_account_async("bot@example.com", password, cookie)
         [account] = await db.get_accounts_async()
     assert (account["password_encrypted"], account["cookie"]) == (password, cookie)
     assert runtime_open(RUNTIME_KEY, account["password_encrypted"]) == PASSWORD
 
 
-async def test_runtime_secrets_are_sealed_at_rest(db_path: Path, box: SecretBox) -> None:
+async def test_runtime_secrets_are_sealed_at_rest(
+    db_target: str | Path, box: SecretBox
+) -> None:
     password = runtime_seal(RUNTIME_KEY, PASSWORD)
-    async with AsyncDatabase(db_path, secret_box=box) as db:
+    async with AsyncDatabase(db_target, secret_box=box) as db:
         await db.add_account_async("bot@example.com", password, None)
         row = await db.execute_one("SELECT password_encrypted, cookie FROM accounts")
     assert row is not None and row["cookie"] is None
     assert row["password_encrypted"].startswith(PREFIX)
     assert box.open(row["password_encrypted"]) == password
+
+
+# Reads the SQLite file and its WAL byte by byte.
+@pytest.mark.engines("sqlite")
+async def test_runtime_secrets_leave_no_plaintext_in_the_file(
+    db_path: Path, box: SecretBox
+) -> None:
+    password = runtime_seal(RUNTIME_KEY, PASSWORD)
+    async with AsyncDatabase(db_path, secret_box=box) as db:
+        await db.add_account_async("bot@example.com", password, None)
     data = b"".join(p.read_bytes() for p in db_path.parent.glob(f"{db_path.name}*"))
     assert password.encode() not in data
 
 
 async def test_sealed_secret_is_not_handed_out_without_the_key(
-    db_path: Path, box: SecretBox
+    db_target: str | Path, box: SecretBox
 ) -> None:
-    async with AsyncDatabase(db_path, secret_box=box) as db:
+    async with AsyncDatabase(db_target, secret_box=box) as db:
         await db.add_account_async("bot@example.com", runtime_seal(RUNTIME_KEY, PASSWORD))
-    async with AsyncDatabase(db_path) as db:
+    async with AsyncDatabase(db_target) as db:
         with pytest.raises(SecretKeyMissing):
             await db.get_accounts_async()
 
@@ -76,6 +90,8 @@ def case_duplicates_before_v5(db_path: Path) -> None:
     conn.close()
 
 
+# SQLite's schema versions and its file's bytes.
+@pytest.mark.engines("sqlite")
 async def test_case_duplicates_in_a_schema_4_file_stop_the_migration(db_path: Path) -> None:
     async with AsyncDatabase(db_path) as db:
         await db.add_account_async("bot@kook.io")
@@ -86,6 +102,8 @@ async def test_case_duplicates_in_a_schema_4_file_stop_the_migration(db_path: Pa
     assert digest(db_path) == before
 
 
+# An older runtime's SQLite file, opened in place.
+@pytest.mark.engines("sqlite")
 async def test_case_duplicates_in_the_older_runtimes_file_stop_the_migration(
     db_path: Path,
 ) -> None:

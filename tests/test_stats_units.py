@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import random
-import sqlite3
 
-from storage import layout, log_stats
+import pytest
 
+from storage import AsyncDatabase, layout, log_stats
 
-def bucket_of(conn: sqlite3.Connection, value: int) -> int:
-    sql = "SELECT " + layout.LATENCY_ROUNDED.format(l="?")
-    count = sql.count("?")
-    return int(conn.execute(sql, [value] * count).fetchone()[0])
+pytestmark = pytest.mark.engines("sqlite", "postgres")
 
 
-def test_latency_bucket_is_a_floor_within_ten_percent() -> None:
-    conn = sqlite3.connect(":memory:")
+async def buckets_of(db: AsyncDatabase, values: list[int]) -> list[int]:
+    """Each value's bucket floor as the engine's SQL computes it (its rollup triggers do)."""
+    rows = ", ".join(["(CAST(? AS bigint))"] * len(values))
+    rounded = layout.LATENCY_ROUNDED.format(l="v")
+    found = await db.execute_read(
+        f"WITH t(v) AS (VALUES {rows}) SELECT v, {rounded} AS floor FROM t", values
+    )
+    by_value = {int(r["v"]): int(r["floor"]) for r in found}
+    return [by_value[value] for value in values]
+
+
+async def test_latency_bucket_is_a_floor_within_ten_percent(db: AsyncDatabase) -> None:
     rng = random.Random(3)
     values = [0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 59_999, 599_999, 600_000, 10**8]
     values += [rng.randrange(0, 1_000_000) for _ in range(500)]
-    for value in values:
-        floor = bucket_of(conn, value)
+    for value, floor in zip(values, await buckets_of(db, values), strict=True):
         assert floor <= value
         if value < 10:
             assert floor == value
