@@ -11,6 +11,8 @@ from adminhelp import AUTH, TOKEN, create, start
 from bot.ratelimit import FailureLimiter
 from bot.settings import Settings
 
+pytestmark = pytest.mark.engines("sqlite", "postgres")
+
 # (method, path, body, status with the right token); account 1 exists in each app.
 ROUTES = [
     ("GET", "/api/admin/accounts", None, 200),

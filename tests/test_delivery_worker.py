@@ -18,6 +18,8 @@ from storage.forward_routes import NewRoute
 from tests.apihelp import message, post
 from tests.fake_targets import FakeTargets
 
+pytestmark = pytest.mark.engines("sqlite", "postgres")
+
 TG_TOKEN = "123456:telegram-bot-secret"
 KOOK_TOKEN = "kook-bot-secret"
 

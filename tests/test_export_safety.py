@@ -7,7 +7,10 @@ import io
 import json
 from typing import Any
 
+import pytest
 from apihelp import message, post
+
+pytestmark = pytest.mark.engines("sqlite", "postgres")
 
 DANGEROUS = ["=HYPERLINK(\"http://x\",\"y\")", "+1+2", "-2+3", "@SUM(A1)", "\tindent", "\rcr"]
 

@@ -2,6 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+pytestmark = pytest.mark.engines("sqlite", "postgres")
+
 
 async def test_healthz_answers_ok(client: Any) -> None:
     resp = await client.get("/healthz")

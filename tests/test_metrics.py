@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bot.metrics import RequestStats
 from tests.apihelp import message, post
+
+pytestmark = pytest.mark.engines("sqlite", "postgres")
 
 
 def exported(stats: RequestStats) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:

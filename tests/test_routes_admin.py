@@ -15,6 +15,8 @@ from bot.settings import Settings
 from storage import deliveries
 from tests.apihelp import error_of, message, post
 
+pytestmark = pytest.mark.engines("sqlite", "postgres")
+
 TOKEN = "admin-token-for-tests"
 HOOK = "https://discord.example/api/webhooks/42/super-secret-hook-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

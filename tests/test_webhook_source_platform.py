@@ -6,12 +6,15 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from bot import keys
 from bot.app import create_app
 from bot.settings import Settings
 from tests.apihelp import message, post
+
+pytestmark = pytest.mark.engines("sqlite", "postgres")
 
 Client = TestClient[Any, Any]
 VERIFY = "kook-verify"

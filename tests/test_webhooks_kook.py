@@ -23,6 +23,8 @@ from bot import keys, logs
 from bot.app import create_app
 from bot.settings import Settings
 
+pytestmark = pytest.mark.engines("sqlite", "postgres")
+
 VERIFY = "kook-verify-Token-1"
 KEY = "s3cret-encrypt-key"
 IV = b"0123456789abcdef"

@@ -15,6 +15,8 @@ from bot import keys
 from bot.app import create_app
 from bot.settings import Settings
 
+pytestmark = pytest.mark.engines("sqlite", "postgres")
+
 SECRET = "tg-Secret_token-1"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
 Client = TestClient[Any, Any]
