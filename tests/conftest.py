@@ -56,6 +56,13 @@ async def db(db_target: str | Path) -> AsyncIterator[AsyncDatabase]:
 
 
 @pytest.fixture
+async def aiohttp_client(db_target: str | Path, aiohttp_client: Any) -> Any:
+    """pytest-aiohttp's client factory, set up after the database and torn down before it:
+    an app still running must not find its PostgreSQL database dropped under it."""
+    return aiohttp_client
+
+
+@pytest.fixture
 def make_settings(db_path: Path, db_target: str | Path) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {"db_path": db_path, "write_flush_interval_ms": 5}
