@@ -56,7 +56,7 @@ async def db(db_target: str | Path) -> AsyncIterator[AsyncDatabase]:
 
 
 @pytest.fixture
-async def aiohttp_client(db_target: str | Path, aiohttp_client: Any) -> Any:
+def aiohttp_client(db_target: str | Path, aiohttp_client: Any) -> Any:
     """pytest-aiohttp's client factory, set up after the database and torn down before it:
     an app still running must not find its PostgreSQL database dropped under it."""
     return aiohttp_client

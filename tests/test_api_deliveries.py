@@ -58,7 +58,8 @@ def _settings(make: Callable[..., Settings], server: TestServer, **over: Any) ->
 
 @pytest.fixture
 async def api(
-    aiohttp_client: Any, make_settings: Callable[..., Settings], target_server: TestServer,
+    # The fake targets first: they stop after the app that sends to them.
+    target_server: TestServer, aiohttp_client: Any, make_settings: Callable[..., Settings],
     fake: FakeTargets,
 ) -> Any:
     client: TestClient[Any, Any] = await aiohttp_client(
@@ -210,7 +211,8 @@ async def test_route_page_never_shows_a_target_url(api: Any) -> None:
 
 
 async def test_api_token_is_enough_to_read_deliveries(
-    aiohttp_client: Any, make_settings: Callable[..., Settings], target_server: TestServer
+    # The fake targets first: they stop after the app that sends to them.
+    target_server: TestServer, aiohttp_client: Any, make_settings: Callable[..., Settings]
 ) -> None:
     client = await aiohttp_client(
         create_app(_settings(make_settings, target_server, api_token="api-token-1"))
@@ -221,7 +223,8 @@ async def test_api_token_is_enough_to_read_deliveries(
 
 
 async def test_admin_token_alone_does_not_read_deliveries(
-    aiohttp_client: Any, make_settings: Callable[..., Settings], target_server: TestServer
+    # The fake targets first: they stop after the app that sends to them.
+    target_server: TestServer, aiohttp_client: Any, make_settings: Callable[..., Settings]
 ) -> None:
     client = await aiohttp_client(
         create_app(_settings(make_settings, target_server, api_token="api-token-1"))

@@ -37,7 +37,8 @@ async def target_server(aiohttp_server: Any, fake: FakeTargets) -> TestServer:
 
 @pytest.fixture
 async def fwd(
-    aiohttp_client: Any, make_settings: Callable[..., Settings], target_server: TestServer
+    # The fake targets first: they stop after the app that sends to them.
+    target_server: TestServer, aiohttp_client: Any, make_settings: Callable[..., Settings]
 ) -> TestClient[Any, Any]:
     base = str(target_server.make_url("")).rstrip("/")
     settings = make_settings(

@@ -21,6 +21,7 @@ DELIVERY = web.AppKey("delivery", DeliveryWorker)
 # A standby instance asks for the lead this often; the leader checks it holds it so often.
 STANDBY_POLL_S = 2.0
 LEAD_CHECK_S = 1.0
+STOP_GRACE_S = 5.0
 
 
 async def lead_deliveries(db: AsyncDatabase, worker: DeliveryWorker) -> None:
@@ -75,6 +76,11 @@ async def delivery_ctx(app: web.Application) -> AsyncIterator[None]:
                                                   name="msglog-delivery")
     yield
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    # A send stuck past its own timeout must not hold the shutdown (and the database's
+    # drain after it) for ever.
+    done, _ = await asyncio.wait({task}, timeout=settings.delivery_timeout_s + STOP_GRACE_S)
+    if not done:
+        log.error("delivery_worker_did_not_stop", waited_s=settings.delivery_timeout_s)
+    elif not task.cancelled() and task.exception() is not None:
+        log.error("delivery_worker_failed", error=str(task.exception()))
     await session.close()
