@@ -83,9 +83,12 @@ async def fresh_database(url: str) -> AsyncIterator[str]:
     import asyncpg  # only the PostgreSQL tests need the driver
 
     name = f"t_{next(_names)}"
-    admin = await asyncpg.connect(url)
+    # As the superuser: DROP ... WITH (FORCE) must be allowed to end every session in the
+    # database, autovacuum's and other roles' included (the server trusts local logins).
+    admin = await asyncpg.connect(urlunsplit(urlsplit(url)._replace(
+        netloc=f"postgres@{urlsplit(url).hostname}:{urlsplit(url).port}")))
     try:
-        await admin.execute(f"CREATE DATABASE {name}")
+        await admin.execute(f"CREATE DATABASE {name} OWNER {urlsplit(url).username}")
         try:
             yield database_url(url, name)
         finally:
