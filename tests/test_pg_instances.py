@@ -59,7 +59,7 @@ async def test_each_instance_streams_the_rows_written_through_the_other(
     pg_database: str, tmp_path: Path
 ) -> None:
     first, second = servers(pg_database, tmp_path)
-    with first.start(), second.start():
+    with first, second:
         async with aiohttp.ClientSession() as session:
             async with session.get(first.url + "/api/messages/stream") as tail_a, \
                     session.get(second.url + "/api/messages/stream") as tail_b:
@@ -89,7 +89,7 @@ async def test_the_same_webhook_event_sent_to_both_instances_is_stored_once(
         "chat": {"id": -1001234, "type": "supergroup", "title": "Ops"},
         "from": {"id": 11, "is_bot": False, "first_name": "Alice"}}}
     answers = []
-    with first.start(), second.start():
+    with first, second:
         async with aiohttp.ClientSession() as session:
             for server in (first, second, first):
                 async with session.post(server.url + "/webhooks/telegram", json=update,
@@ -115,7 +115,7 @@ async def test_deliveries_go_out_once_with_two_instances_running(
                     MSGLOG_DATABASE_URL=pg_database)
     assert added.returncode == 0, added.stderr
     count = 10
-    with first.start(), second.start():
+    with first, second:
         async with aiohttp.ClientSession() as session:
             for n in range(count):
                 server = (first, second)[n % 2]
@@ -161,7 +161,7 @@ async def test_readyz_fails_while_the_database_is_down_and_recovers(tmp_path: Pa
     with pg_server() as pg:
         data = pg.socket_dir / "data"
         (server,) = servers(pg.url, tmp_path)[:1]
-        with server.start():
+        with server:
             async with aiohttp.ClientSession() as session:
                 assert (await _readyz(session, server.url))[0] == 200
                 _pg_ctl(data, "-m", "fast", "stop")
