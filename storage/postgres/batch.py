@@ -195,6 +195,19 @@ async def _run_step(conn: Any, items: Sequence[WriteItem], step: Step) -> list[O
         raise
 
 
+async def _commit(conn: Any) -> StorageError | None:
+    """COMMIT; the error when the server refused it (a deferred constraint, checked at
+    COMMIT, fails the transaction as a whole), rolled back. A lost connection raises."""
+    try:
+        await conn.execute("COMMIT")
+    except Exception as exc:
+        if not _statement_error(exc):
+            raise
+        await _rollback(conn)
+        return translate(exc)
+    return None
+
+
 async def run_batch(conn: Any, items: Sequence[WriteItem]) -> tuple[list[Outcome], bool]:
     """Commit `items` in one transaction: (an outcome per item, whether savepoints ran).
 
@@ -224,26 +237,16 @@ async def run_batch(conn: Any, items: Sequence[WriteItem]) -> tuple[list[Outcome
                     known[index] = translate(failed.cause, items[index].statement.sql)
             else:
                 maybe_committed = True
-                try:
-                    await conn.execute("COMMIT")
-                except Exception as exc:
-                    if not _statement_error(exc):
-                        raise
-                    # A deferred constraint, checked at COMMIT: the batch as a whole.
-                    await _rollback(conn)
-                    return [translate(exc)] * len(items), False
+                refused = await _commit(conn)
+                if refused is not None:
+                    return [refused] * len(items), False
                 return outcomes, False
         maybe_committed = False
         outcomes = await _run_isolated(conn, items, known)
         maybe_committed = True
-        try:
-            await conn.execute("COMMIT")
-        except Exception as exc:
-            if not _statement_error(exc):
-                raise
-            await _rollback(conn)
-            error = translate(exc)
-            return [error if isinstance(o, WriteResult) else o for o in outcomes], True
+        refused = await _commit(conn)
+        if refused is not None:
+            return [refused if isinstance(o, WriteResult) else o for o in outcomes], True
         return outcomes, True
     except Exception as exc:
         if is_connection_error(exc) or conn.is_closed():
