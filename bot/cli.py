@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -37,6 +38,16 @@ def describe_os_error(exc: OSError) -> str:
     return f"{exc.filename}: {reason}" if exc.filename is not None else reason
 
 
+async def _freeze_startup_heap(app: web.Application) -> None:
+    """Leave what startup built (modules, schemas, the app) out of every later GC pass.
+
+    It lives as long as the process; a full collection walked it each time (88 ms
+    measured), and those pauses were an ingest's slowest answers.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.host_is_loopback() and settings.api_token is None:
         return fail(
@@ -56,8 +67,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     log.info("starting", host=settings.host, port=settings.port, db=settings.database_label(),
              event_loop=eventloop.name(loop))
     try:
+        app = create_app(settings)
+        app.on_startup.append(_freeze_startup_heap)  # after the app's resources opened
         web.run_app(
-            create_app(settings),
+            app,
             loop=loop,
             host=settings.host,
             port=settings.port,

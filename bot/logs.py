@@ -107,6 +107,7 @@ class BufferedLineLogger:
 
 _current: BufferedLineLogger | None = None
 _access: Any = None
+_access_debug = True  # structlog's own default configuration prints every level
 
 
 def _flush_current() -> None:
@@ -246,7 +247,8 @@ def configure(log_format: str = "console", level: str = "INFO") -> None:
         )
     output = _output()
     wrapper = structlog.make_filtering_bound_logger(numeric)
-    global _access
+    global _access, _access_debug
+    _access_debug = numeric <= logging.DEBUG
     # The line every request writes gets a chain of its own: its fields are known and
     # never secret, and the request id comes as an argument, so it skips the context
     # merge and the redaction walk (half the cost of a log call, measured per POST).
@@ -273,6 +275,11 @@ def configure(log_format: str = "console", level: str = "INFO") -> None:
         cache_logger_on_first_use=False,
     )
     _route_stdlib(numeric, renderer, exceptions)
+
+
+def access_debug() -> bool:
+    """Whether a request's DEBUG line would be printed (else it is not even built)."""
+    return _access_debug
 
 
 def access_logger() -> Any:

@@ -122,7 +122,9 @@ class Writer:
         self, sql: str, params: Sequence[Any] = (), bulk: BulkUpsert | None = None
     ) -> WriteResult:
         """Queue one write and wait for its own result after COMMIT."""
-        await self._reserve()
+        # The usual case takes its place without a coroutine of its own (one per ingest).
+        if self.stopped is not None or self._closing or not self._slots.try_take():
+            await self._reserve()
         item = WriteItem(sql, params, bulk, time.monotonic(), self._loop.create_future())
         self._enqueue(item)
         # Cancelling this await does not unqueue the write: the writer still commits it.
@@ -137,6 +139,7 @@ class Writer:
         return await future
 
     async def _reserve(self) -> None:
+        """Take a place in the queue: at once if one is free, else wait for one."""
         if self.stopped is not None:
             raise WriterStopped(self.stopped)
         if self._closing:
