@@ -49,11 +49,20 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._sending = asyncio.Semaphore(settings.delivery_concurrency)
         self._stats_at = 0.0
+        self._any_route = True  # until the first look at the routes says otherwise
         # True while another instance on the database leads delivery.
         self.standby = False
 
-    def poke(self, _ids: list[int] | None = None) -> None:
-        """Something was written: look for new work now rather than at the next poll."""
+    def poke(self, ids: list[int] | None = None) -> None:
+        """Something was written: look for new work now rather than at the next poll.
+
+        While no route is enabled a row written here queues nothing (the queueing trigger
+        needs a route), so under an ingest storm the dispatcher is not woken for it: the
+        poll, at most POLL_S later, also sees a route that was just enabled. A change
+        seen from outside (no ids) always wakes it.
+        """
+        if ids and not self._any_route:
+            return
         self._wake.set()
 
     async def run(self) -> None:
@@ -82,6 +91,7 @@ class DeliveryWorker:
 
     async def _dispatch(self) -> None:
         routes = await forward_routes.enabled_ids(self.db)
+        self._any_route = bool(routes)
         now = time.monotonic()
         if now - self._stats_at >= POLL_S:
             self._stats_at = now
