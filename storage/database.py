@@ -158,7 +158,7 @@ class AsyncDatabase:
             self._listeners.remove(listener)
 
     def notify_changed(self, ids: list[int]) -> None:
-        for listener in list(self._listeners):
+        for listener in tuple(self._listeners):  # a listener may remove itself
             listener(ids)
 
     # -- the older runtime's API ---------------------------------------------------

@@ -59,7 +59,8 @@ LOG_UPSERT = BulkUpsert(
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
+    # Most values are text already: no str() call for them (five per ingest).
+    return value if value is None or type(value) is str else str(value)
 
 
 def source_of(message_id: str | None, status: str, given: str | None) -> str | None:

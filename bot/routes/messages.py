@@ -66,7 +66,9 @@ async def create(request: web.Request) -> web.Response:
     if request.query_string:
         no_query(request)
     raw = await request.read()
-    start = raw.lstrip()[:1]
+    start = raw[:1]
+    if start not in (b"{", b"["):
+        start = raw.lstrip()[:1]  # a copy of the body, only when it starts with space
     if start == b"{":
         items = [parse_json(_one, raw)]
     elif start == b"[":
