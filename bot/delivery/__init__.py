@@ -78,9 +78,10 @@ async def delivery_ctx(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     # A send stuck past its own timeout must not hold the shutdown (and the database's
     # drain after it) for ever.
-    done, _ = await asyncio.wait({task}, timeout=settings.delivery_timeout_s + STOP_GRACE_S)
+    grace = settings.delivery_timeout_s + STOP_GRACE_S
+    done, _ = await asyncio.wait({task}, timeout=grace)
     if not done:
-        log.error("delivery_worker_did_not_stop", waited_s=settings.delivery_timeout_s)
+        log.error("delivery_worker_did_not_stop", waited_s=grace)
     elif not task.cancelled() and task.exception() is not None:
         log.error("delivery_worker_failed", error=str(task.exception()))
     await session.close()

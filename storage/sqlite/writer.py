@@ -123,8 +123,8 @@ class Writer:
     ) -> WriteResult:
         """Queue one write and wait for its own result after COMMIT."""
         # The usual case takes its place without a coroutine of its own (one per ingest).
-        if self.stopped is not None or self._closing or not self._slots.try_take():
-            await self._reserve()
+        if not self._take_place():
+            await self._wait_for_place()
         item = WriteItem(sql, params, bulk, time.monotonic(), self._loop.create_future())
         self._enqueue(item)
         # Cancelling this await does not unqueue the write: the writer still commits it.
@@ -140,23 +140,30 @@ class Writer:
 
     async def _reserve(self) -> None:
         """Take a place in the queue: at once if one is free, else wait for one."""
+        if not self._take_place():
+            await self._wait_for_place()
+
+    def _take_place(self) -> bool:
+        """A place in the queue if one is free now; raises if writes are refused."""
         if self.stopped is not None:
             raise WriterStopped(self.stopped)
         if self._closing:
             raise StorageClosedError("database is closed; write refused")
-        if not self._slots.try_take():
-            try:
-                async with asyncio.timeout(self._enqueue_timeout):
-                    await self._slots.take()
-            except TimeoutError:
-                raise StorageOverloaded(
-                    f"write queue full ({self._queue_max} waiting) "
-                    f"for {self._enqueue_timeout:g}s",
-                    retry_after=max(1.0, self._enqueue_timeout),
-                ) from None
-            if self._closing:
-                self._slots.give()
-                raise StorageClosedError("database closed while the write waited for room")
+        return self._slots.try_take()
+
+    async def _wait_for_place(self) -> None:
+        try:
+            async with asyncio.timeout(self._enqueue_timeout):
+                await self._slots.take()
+        except TimeoutError:
+            raise StorageOverloaded(
+                f"write queue full ({self._queue_max} waiting) "
+                f"for {self._enqueue_timeout:g}s",
+                retry_after=max(1.0, self._enqueue_timeout),
+            ) from None
+        if self._closing:
+            self._slots.give()
+            raise StorageClosedError("database closed while the write waited for room")
 
     def _enqueue(self, item: WriteItem | _Call) -> None:
         with self._cond:
